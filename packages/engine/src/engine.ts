@@ -1,0 +1,133 @@
+/**
+ * The engine: where task events are stored and fanned out. One interface, two implementations side by
+ * side (memory-engine.ts, the embedded default; redis-engine.ts, the cluster's), one contract suite
+ * (test/engine-contract.ts) that runs against both.
+ *
+ * The contract:
+ * - `publish` applies one task event atomically: it takes the task's next offset (1, 2, 3… per epoch),
+ *   appends the frame to the task's history (the newest 100 kept), sets the history and snapshot to
+ *   expire 24 h after this event, updates the snapshot, and publishes the frame on the task's channel.
+ *   Readers never see one of these without the others. Events of one task are ordered by offset; two
+ *   concurrent publishers on one task get distinct, increasing offsets and neither event is lost.
+ * - The epoch is fixed when a task's snapshot is created and changes only when the snapshot was lost
+ *   (expiry, flush, failover); a new epoch restarts offsets at 1 and discards older history.
+ * - A progress event on a finished task (completed, failed, cancelled) is refused with
+ *   TaskFinishedError and nothing is written; a `start` event reopens the task.
+ * - A frame is serialised once, here; subscribers get the same bytes, ready to send.
+ * - A limit of 0 returns nothing; a limit above 100 is an error.
+ */
+import type { EncodedTaskEvent, SnapshotTexts, TaskStatus } from '@taskpulse/protocol';
+
+/** Called with the channel and the frame bytes, ready to send as they are. */
+export type ChannelListener = (channel: string, frame: Buffer) => void;
+
+/** Where an event came from in an ordered source (a BullMQ events stream): replays are skipped. */
+export interface DedupeKey {
+  /** Names the ordered source, e.g. `bullmq:<queue>`. */
+  source: string;
+  /** A Redis stream id `<ms>-<seq>`: events not newer than the last one seen from the source are duplicates. */
+  id: string;
+}
+
+export type PublishResult =
+  | { status: 'published'; offset: number; epoch: string; frame: Buffer }
+  | { status: 'duplicate' };
+
+/** A task's current state. */
+export interface TaskState {
+  taskId: string;
+  /** Newest offset in this epoch. */
+  offset: number;
+  epoch: string;
+  /** Snapshot fields, each a JSON text. */
+  fields: SnapshotTexts;
+  /** The newest progress frame and the newest status frame that exist, oldest first: what a new subscriber gets. */
+  frames: Buffer[];
+}
+
+/** A slice of a task's history. */
+export interface HistoryPage {
+  offset: number;
+  epoch: string;
+  /** Frames, newest first. */
+  frames: Buffer[];
+}
+
+/** Frames after a position, oldest first; `complete` is false when the history no longer reaches back that far. */
+export interface ReplayResult {
+  offset: number;
+  epoch: string;
+  frames: Buffer[];
+  complete: boolean;
+}
+
+export interface TaskStats {
+  /** Tasks with an event in the last 24 h. */
+  tasks: number;
+  by_status: Record<TaskStatus, number>;
+}
+
+/** One gateway node's connection counts. */
+export interface NodeReport {
+  nodeId: string;
+  total: number;
+  byUser: Record<string, number>;
+  byProject: Record<string, number>;
+}
+
+/** Connection counts summed over live gateway nodes, in the guide's shape. */
+export interface ConnectionStats {
+  total_clients: number;
+  by_user: Record<string, number>;
+  by_project: Record<string, number>;
+  nodes: number;
+}
+
+/** Storing and reading task events. */
+export interface TaskStore {
+  /** Applies one encoded task event atomically (see the file comment). */
+  publish(event: EncodedTaskEvent, options?: { dedupe?: DedupeKey }): Promise<PublishResult>;
+  /** The task's current state, or null for an unknown (or expired) task. */
+  latest(taskId: string): Promise<TaskState | null>;
+  /** The newest `limit` (0..100) frames, newest first, or null for an unknown task. */
+  history(taskId: string, limit: number): Promise<HistoryPage | null>;
+  /** Up to `limit` (0..100) frames with offset > `afterOffset`, oldest first, or null for an unknown task. */
+  replay(taskId: string, afterOffset: number, limit: number): Promise<ReplayResult | null>;
+  /** Task counts over the last 24 h. */
+  stats(): Promise<TaskStats>;
+  /** Drops what has expired and returns how many tasks were dropped (Redis expires on its own: 0 or index entries). */
+  cleanupOldHistory(): Promise<number>;
+}
+
+/** Channels: one subscriber per process, channels reference-counted per (channel, listener) registration. */
+export interface PubSub {
+  /**
+   * Registers a listener; resolves once the channel is live (for Redis: SUBSCRIBE confirmed), so any
+   * frame published after it resolves reaches the listener.
+   */
+  subscribe(channel: string, listener: ChannelListener): Promise<void>;
+  /** Removes one registration; the last one for a channel leaves it. */
+  unsubscribe(channel: string, listener: ChannelListener): Promise<void>;
+  /** Publishes a ready frame on a channel (user and project broadcasts); resolves to the receiving processes (Redis) or listeners (memory). */
+  broadcast(channel: string, frame: string | Buffer): Promise<number>;
+}
+
+/** Gateway nodes' connection counts, each report expiring after its ttl. */
+export interface NodeRegistry {
+  /** Records a node's counts until `ttlSeconds` from now. */
+  reportNode(report: NodeReport, ttlSeconds: number): Promise<void>;
+  /** Forgets a node at once (clean shutdown). */
+  removeNode(nodeId: string): Promise<void>;
+  /** Sums the counts of nodes whose report has not expired. */
+  connectionStats(): Promise<ConnectionStats>;
+}
+
+export interface Engine extends TaskStore, PubSub, NodeRegistry {
+  readonly kind: 'memory' | 'redis';
+  /** Key and channel prefix. */
+  readonly prefix: string;
+  /** True while the engine can serve (Redis: both connections ready and the subscriber listening). */
+  isReady(): boolean;
+  /** Closes what the engine opened. */
+  close(): Promise<void>;
+}

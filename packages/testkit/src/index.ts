@@ -1,0 +1,4 @@
+export * from './free-port';
+export * from './processes';
+export * from './redis-server';
+export * from './wait-for';
