@@ -3,6 +3,7 @@
  * port (installed with apt-get when missing and we are root), stopped when the run ends.
  */
 import type { TestProject } from 'vitest/node';
+import type {} from 'vitest';
 import { startRedisServer } from '@taskpulse/testkit';
 
 declare module 'vitest' {

@@ -1,0 +1,39 @@
+/** Small rules both engines share, so that they cannot drift apart. */
+import { randomBytes } from 'node:crypto';
+import { LIMITS } from '@taskpulse/protocol';
+import type { ConnectionStats, NodeReport } from './engine';
+import { EngineArgumentError } from './errors';
+
+/** A fresh epoch: 8 characters of [a-z0-9], so it needs no escaping inside a frame. */
+export function newEpoch(): string {
+  let epoch = '';
+  for (const byte of randomBytes(8)) epoch += (byte % 36).toString(36);
+  return epoch;
+}
+
+/** Throws unless 0 <= limit <= 100 and whole. */
+export function checkLimit(limit: number): void {
+  if (!Number.isInteger(limit) || limit < 0 || limit > LIMITS.historyEntries) {
+    throw new EngineArgumentError(`limit must be a whole number from 0 to ${LIMITS.historyEntries}, got ${limit}`);
+  }
+}
+
+/** True when stream id `a` (`<ms>-<seq>`) is newer than `b`. */
+export function isNewerStreamId(a: string, b: string): boolean {
+  const [aMs = 0, aSeq = 0] = a.split('-').map(Number);
+  const [bMs = 0, bSeq = 0] = b.split('-').map(Number);
+  return aMs > bMs || (aMs === bMs && aSeq > bSeq);
+}
+
+/** Sums node reports into the guide's `websocket/stats` shape. */
+export function sumNodeReports(reports: NodeReport[]): ConnectionStats {
+  const stats: ConnectionStats = { total_clients: 0, by_user: {}, by_project: {}, nodes: reports.length };
+  for (const report of reports) {
+    stats.total_clients += report.total;
+    for (const [user, count] of Object.entries(report.byUser)) stats.by_user[user] = (stats.by_user[user] ?? 0) + count;
+    for (const [project, count] of Object.entries(report.byProject)) {
+      stats.by_project[project] = (stats.by_project[project] ?? 0) + count;
+    }
+  }
+  return stats;
+}
