@@ -1,0 +1,225 @@
+import { describe, expect, it } from 'vitest';
+import {
+  assembleTaskFrame,
+  CLOSE_CODES,
+  encodeAckFrame,
+  encodeBroadcastFrame,
+  encodeConnectedFrame,
+  encodeErrorFrame,
+  encodeTaskEvent,
+  idProblem,
+  LIMITS,
+  parseClientMessage,
+  ProtocolError,
+  projectChannel,
+  readFrameOffset,
+  shouldReconnect,
+  taskChannel,
+  userChannel,
+  type SnapshotTexts,
+  type TaskEvent,
+} from '../src/index';
+
+const GUIDE_PROGRESS_FIELDS = ['task_id', 'progress', 'current_step', 'total_steps', 'completed_steps', 'message', 'status', 'timestamp'];
+
+function snapshotAfter(...events: TaskEvent[]): { frameType: 'progress' | 'status'; fields: SnapshotTexts } {
+  const fields: SnapshotTexts = {};
+  let frameType: 'progress' | 'status' = 'status';
+  for (const event of events) {
+    const encoded = encodeTaskEvent(event);
+    for (const [name, value] of encoded.set) fields[name] = value;
+    for (const name of encoded.unset) delete fields[name];
+    frameType = encoded.frameType;
+  }
+  return { frameType, fields };
+}
+
+function expectProtocolError(run: () => unknown, field: string, text: RegExp): void {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ProtocolError);
+    expect((error as ProtocolError).field).toBe(field);
+    expect((error as Error).message).toMatch(text);
+    return;
+  }
+  throw new Error(`expected a ProtocolError on ${field}`);
+}
+
+describe('ids', () => {
+  it('accepts guide-style ids and rejects the rest with a reason', () => {
+    for (const id of ['task-123', 'user-123', 'project-456', '42', 'a@b.example', 'x'.repeat(128)]) expect(idProblem(id)).toBeNull();
+    expect(idProblem('')).toMatch(/empty/);
+    expect(idProblem('x'.repeat(129))).toMatch(/at most 128/);
+    expect(idProblem('a b')).toMatch(/letters/);
+    expect(idProblem('{t:x}')).toMatch(/letters/);
+    expect(idProblem(5)).toMatch(/string/);
+  });
+});
+
+describe('task frames', () => {
+  it('lays out a progress frame with exactly the guide fields plus offset and epoch', () => {
+    const { frameType, fields } = snapshotAfter(
+      { kind: 'start', taskId: 'task-123', userId: 'u1', projectId: 'p1', timestamp: '2026-02-21T10:29:00Z' },
+      {
+        kind: 'progress',
+        taskId: 'task-123',
+        progress: 50,
+        currentStep: '视频转码',
+        completedSteps: 2,
+        totalSteps: 4,
+        message: '正在转码视频...',
+        timestamp: '2026-02-21T10:30:00Z',
+      },
+    );
+    const text = assembleTaskFrame(frameType, 'task-123', 7, 'abc123', fields);
+    const frame = JSON.parse(text);
+    expect(frame).toEqual({
+      type: 'progress',
+      task_id: 'task-123',
+      offset: 7,
+      epoch: 'abc123',
+      payload: {
+        task_id: 'task-123',
+        progress: 50,
+        current_step: '视频转码',
+        total_steps: 4,
+        completed_steps: 2,
+        message: '正在转码视频...',
+        status: 'running',
+        timestamp: '2026-02-21T10:30:00Z',
+      },
+    });
+    expect(Object.keys(frame.payload)).toEqual(GUIDE_PROGRESS_FIELDS);
+    expect(readFrameOffset(Buffer.from(text))).toBe(7);
+  });
+
+  it('keeps earlier step fields when a later update gives only percent and message', () => {
+    const { fields } = snapshotAfter(
+      { kind: 'progress', taskId: 't', progress: 25, currentStep: 'download', completedSteps: 1, totalSteps: 4 },
+      { kind: 'progress', taskId: 't', progress: 30, message: 'still downloading' },
+    );
+    const payload = JSON.parse(assembleTaskFrame('progress', 't', 2, 'e', fields)).payload;
+    expect(payload).toMatchObject({ progress: 30, current_step: 'download', completed_steps: 1, total_steps: 4, message: 'still downloading' });
+  });
+
+  it('lays out status frames for completion with result and failure with error', () => {
+    const done = snapshotAfter(
+      { kind: 'start', taskId: 't' },
+      { kind: 'complete', taskId: 't', result: { video_url: 'https://example.com/video.mp4', sizes: [1, 2] }, timestamp: '2026-02-21T10:35:00Z' },
+    );
+    expect(JSON.parse(assembleTaskFrame(done.frameType, 't', 3, 'e', done.fields))).toEqual({
+      type: 'status',
+      task_id: 't',
+      offset: 3,
+      epoch: 'e',
+      payload: { task_id: 't', status: 'completed', result: { video_url: 'https://example.com/video.mp4', sizes: [1, 2] }, timestamp: '2026-02-21T10:35:00Z' },
+    });
+    const failed = snapshotAfter({ kind: 'start', taskId: 't' }, { kind: 'fail', taskId: 't', error: 'boom: disk "full"' });
+    const payload = JSON.parse(assembleTaskFrame(failed.frameType, 't', 4, 'e', failed.fields)).payload;
+    expect(payload.status).toBe('failed');
+    expect(payload.error).toBe('boom: disk "full"');
+    expect(payload.result).toBeUndefined();
+  });
+
+  it('finds the top-level offset even when the message spells one out', () => {
+    const { fields } = snapshotAfter({ kind: 'progress', taskId: 't', progress: 1, message: ',"offset":999' });
+    const text = assembleTaskFrame('progress', 't', 12, 'e', fields);
+    expect(readFrameOffset(Buffer.from(text))).toBe(12);
+    expect(readFrameOffset(Buffer.from('{"type":"connected"}'))).toBe(-1);
+  });
+});
+
+describe('task event validation', () => {
+  it('rejects bad progress with the field named', () => {
+    expectProtocolError(() => encodeTaskEvent({ kind: 'progress', taskId: 't', progress: 101 }), 'progress', /0 to 100, got 101/);
+    expectProtocolError(() => encodeTaskEvent({ kind: 'progress', taskId: 't', progress: Number.NaN }), 'progress', /got NaN/);
+    expectProtocolError(() => encodeTaskEvent({ kind: 'progress', taskId: 't', progress: -1 }), 'progress', /got -1/);
+    expectProtocolError(
+      () => encodeTaskEvent({ kind: 'progress', taskId: 't', progress: 5, completedSteps: 5, totalSteps: 4 }),
+      'completed_steps',
+      /must not exceed total_steps/,
+    );
+    expectProtocolError(() => encodeTaskEvent({ kind: 'progress', taskId: '', progress: 5 }), 'task_id', /empty/);
+    expectProtocolError(
+      () => encodeTaskEvent({ kind: 'progress', taskId: 't', progress: 5, message: 'x'.repeat(LIMITS.messageChars + 1) }),
+      'message',
+      /at most 2048/,
+    );
+    expectProtocolError(() => encodeTaskEvent({ kind: 'progress', taskId: 't', progress: 5, completedSteps: 1.5 }), 'completed_steps', /whole number/);
+  });
+
+  it('rejects oversized or unserialisable results and empty errors', () => {
+    expectProtocolError(() => encodeTaskEvent({ kind: 'complete', taskId: 't', result: { blob: 'x'.repeat(LIMITS.resultBytes) } }), 'result', /at most 65536 bytes/);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expectProtocolError(() => encodeTaskEvent({ kind: 'complete', taskId: 't', result: cyclic }), 'result', /JSON-serialisable/);
+    expectProtocolError(() => encodeTaskEvent({ kind: 'fail', taskId: 't', error: '' }), 'error', /non-empty/);
+    expectProtocolError(() => encodeTaskEvent({ kind: 'start', taskId: 't', userId: 'bad id' }), 'user_id', /letters/);
+  });
+});
+
+describe('client messages', () => {
+  it('parses the guide frames as they are', () => {
+    expect(parseClientMessage(JSON.stringify({ action: 'subscribe', task_id: 'task-123' }))).toEqual({ action: 'subscribe', task_id: 'task-123' });
+    expect(parseClientMessage(JSON.stringify({ action: 'unsubscribe', task_id: 'task-123' }))).toEqual({ action: 'unsubscribe', task_id: 'task-123' });
+    expect(parseClientMessage('{"action":"subscribe","task_id":"t","request_id":"r1","offset":3,"epoch":"e"}')).toEqual({
+      action: 'subscribe',
+      task_id: 't',
+      request_id: 'r1',
+      offset: 3,
+      epoch: 'e',
+    });
+  });
+
+  it('says what is wrong with a bad frame', () => {
+    expectProtocolError(() => parseClientMessage('not json'), 'frame', /JSON object/);
+    expectProtocolError(() => parseClientMessage('[1]'), 'frame', /JSON object/);
+    expectProtocolError(() => parseClientMessage('{"action":"explode"}'), 'action', /subscribe, unsubscribe or ping, got "explode"/);
+    expectProtocolError(() => parseClientMessage('{"action":"subscribe"}'), 'task_id', /string/);
+    expectProtocolError(() => parseClientMessage('{"action":"subscribe","task_id":"t","offset":3}'), 'epoch', /epoch/);
+    expectProtocolError(() => parseClientMessage('{"action":"subscribe","task_id":"t","offset":-1,"epoch":"e"}'), 'offset', /whole number/);
+    expectProtocolError(() => parseClientMessage(`{"action":"ping","pad":"${'x'.repeat(LIMITS.clientFrameBytes)}"}`), 'frame', /at most/);
+    const error = (() => {
+      try {
+        parseClientMessage('{"action":"explode"}');
+      } catch (e) {
+        return e as ProtocolError;
+      }
+    })();
+    expect(error?.code).toBe('unknown_action');
+  });
+});
+
+describe('server frames and codes', () => {
+  it('encodes connected, error, ack and broadcast frames', () => {
+    expect(JSON.parse(encodeConnectedFrame('c1', 'u1'))).toEqual({ type: 'connected', payload: { client_id: 'c1', user_id: 'u1' } });
+    expect(JSON.parse(encodeErrorFrame('bad_request', 'task_id must not be empty', { field: 'task_id', requestId: 'r' }))).toEqual({
+      type: 'error',
+      request_id: 'r',
+      payload: { code: 'bad_request', message: 'task_id must not be empty', field: 'task_id' },
+    });
+    expect(JSON.parse(encodeAckFrame('subscribe', { taskId: 't', recovered: true, offset: 4, epoch: 'e' }))).toEqual({
+      type: 'ack',
+      action: 'subscribe',
+      task_id: 't',
+      payload: { recovered: true, offset: 4, epoch: 'e' },
+    });
+    const broadcast = JSON.parse(encodeBroadcastFrame('user', 'task-456', { progress: 50, message: '处理中...' }));
+    expect(broadcast).toMatchObject({ type: 'progress', task_id: 'task-456', scope: 'user', payload: { task_id: 'task-456', progress: 50, message: '处理中...' } });
+    expect(Object.keys(broadcast.payload)).toEqual(GUIDE_PROGRESS_FIELDS);
+  });
+
+  it('names channels with the task in a hash tag', () => {
+    expect(taskChannel('tp', 'task-1')).toBe('tp:{t:task-1}');
+    expect(userChannel('tp', 'u1')).toBe('tp:u:u1');
+    expect(projectChannel('tp', 'p1')).toBe('tp:p:p1');
+  });
+
+  it('tells which close codes mean reconnect', () => {
+    expect(shouldReconnect(CLOSE_CODES.drain)).toBe(true);
+    expect(shouldReconnect(CLOSE_CODES.slow_consumer)).toBe(true);
+    expect(shouldReconnect(CLOSE_CODES.bad_identity)).toBe(false);
+    expect(shouldReconnect(CLOSE_CODES.policy_violation)).toBe(false);
+  });
+});
