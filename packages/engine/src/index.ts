@@ -1,4 +1,7 @@
 export * from './engine';
 export * from './errors';
 export { createMemoryEngine, MemoryEngine, type MemoryEngineOptions } from './memory-engine';
+export { createRedisEngine, RedisEngine, type RedisEngineOptions } from './redis-engine';
+export type { EngineLogger } from './engine-logger';
+export { ScriptCode } from './script-codes';
 export { sumNodeReports } from './shared';

@@ -26,7 +26,7 @@ import type {
   TaskStats,
 } from './engine';
 import { TaskFinishedError } from './errors';
-import { checkLimit, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
+import { checkAfterOffset, checkDedupeKey, checkLimit, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
 import { ListenerRegistry } from './listener-registry';
 
 interface MemoryTask {
@@ -87,8 +87,9 @@ export class MemoryEngine implements Engine {
   }
 
   async publish(event: EncodedTaskEvent, options: { dedupe?: DedupeKey } = {}): Promise<PublishResult> {
-    let task = this.live(event.taskId);
     const { dedupe } = options;
+    if (dedupe) checkDedupeKey(dedupe);
+    let task = this.live(event.taskId);
     if (task && dedupe) {
       const last = task.lastSourceIds.get(dedupe.source);
       if (last !== undefined && !isNewerStreamId(dedupe.id, last)) return { status: 'duplicate' };
@@ -135,6 +136,7 @@ export class MemoryEngine implements Engine {
 
   async replay(taskId: string, afterOffset: number, limit: number): Promise<ReplayResult | null> {
     checkLimit(limit);
+    checkAfterOffset(afterOffset);
     const task = this.live(taskId);
     if (!task) return null;
     const firstKept = task.offset - task.history.length + 1;

@@ -1,7 +1,7 @@
 /** Small rules both engines share, so that they cannot drift apart. */
 import { randomBytes } from 'node:crypto';
 import { LIMITS } from '@taskpulse/protocol';
-import type { ConnectionStats, NodeReport } from './engine';
+import type { ConnectionStats, DedupeKey, NodeReport } from './engine';
 import { EngineArgumentError } from './errors';
 
 /** A fresh epoch: 8 characters of [a-z0-9], so it needs no escaping inside a frame. */
@@ -15,6 +15,25 @@ export function newEpoch(): string {
 export function checkLimit(limit: number): void {
   if (!Number.isInteger(limit) || limit < 0 || limit > LIMITS.historyEntries) {
     throw new EngineArgumentError(`limit must be a whole number from 0 to ${LIMITS.historyEntries}, got ${limit}`);
+  }
+}
+
+/** Throws unless `afterOffset` is a whole number >= 0 (a replay position). */
+export function checkAfterOffset(afterOffset: number): void {
+  if (!Number.isSafeInteger(afterOffset) || afterOffset < 0) {
+    throw new EngineArgumentError(`afterOffset must be a whole number >= 0, got ${afterOffset}`);
+  }
+}
+
+const STREAM_ID = /^\d{1,20}(-\d{1,20})?$/;
+
+/** Throws unless the dedupe key names a source and carries a stream id `<ms>-<seq>` (or `<ms>`). */
+export function checkDedupeKey(dedupe: DedupeKey): void {
+  if (typeof dedupe.source !== 'string' || dedupe.source.length === 0 || dedupe.source.length > 256) {
+    throw new EngineArgumentError(`dedupe.source must be a non-empty string of at most 256 characters, got ${JSON.stringify(dedupe.source)}`);
+  }
+  if (typeof dedupe.id !== 'string' || !STREAM_ID.test(dedupe.id)) {
+    throw new EngineArgumentError(`dedupe.id must be a stream id <ms>-<seq>, got ${JSON.stringify(dedupe.id)}`);
   }
 }
 

@@ -1,0 +1,25 @@
+/** Turning Redis failures into EngineUnavailableError with the cause and the operation that failed. */
+import type { ChainableCommander } from 'ioredis';
+import { EngineError, EngineUnavailableError } from './errors';
+
+/** Runs one Redis operation; a failure becomes EngineUnavailableError naming `what`. Engine errors pass through. */
+export async function redisCall<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof EngineError) throw error;
+    throw new EngineUnavailableError(`redis failed to ${what}: ${error instanceof Error ? error.message : String(error)}`, error);
+  }
+}
+
+/** Executes a MULTI (one round trip) and returns its replies; any failed command fails the whole call. */
+export function execMulti(what: string, multi: ChainableCommander): Promise<unknown[]> {
+  return redisCall(what, async () => {
+    const replies = await multi.exec();
+    if (!replies) throw new Error('transaction was discarded');
+    return replies.map(([error, reply]) => {
+      if (error) throw error;
+      return reply;
+    });
+  });
+}

@@ -1,0 +1,176 @@
+/**
+ * The cluster's engine: task events in Redis (see redis-task-store.ts and lua/), channels over one
+ * subscriber connection per engine (redis-subscriber.ts), node counts with expiry (redis-node-registry.ts).
+ * Two connections: commands, and the subscriber. Every Redis failure surfaces as EngineUnavailableError.
+ */
+import { Redis, type RedisOptions } from 'ioredis';
+import type {
+  ChannelListener,
+  ConnectionStats,
+  DedupeKey,
+  Engine,
+  HistoryPage,
+  NodeReport,
+  PublishResult,
+  ReplayResult,
+  TaskState,
+  TaskStats,
+} from './engine';
+import { defaultEngineLogger, type EngineLogger } from './engine-logger';
+import type { EncodedTaskEvent } from '@taskpulse/protocol';
+import { EngineUnavailableError } from './errors';
+import { redisCall } from './redis-call';
+import { RedisNodeRegistry } from './redis-node-registry';
+import { RedisSubscriber } from './redis-subscriber';
+import { publishTaskEventScript, RedisTaskStore } from './redis-task-store';
+
+export interface RedisEngineOptions {
+  /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
+  url: string;
+  /** Key and channel prefix (default `tp`). */
+  prefix?: string;
+  /** Where connection errors and failed resubscriptions are logged (default: a pino logger). */
+  logger?: EngineLogger;
+  /** The clock, in ms, for the status index and node expiry; tests move it. */
+  now?: () => number;
+  /** Names both connections in CLIENT LIST as `<name>:cmd` and `<name>:sub` (default `taskpulse`). */
+  connectionName?: string;
+  /** Extra ioredis options for both connections (TLS, timeouts, retry strategy). */
+  redisOptions?: RedisOptions;
+}
+
+/** Creates the Redis engine; connections open at once, commands queue until they are ready (see `ready()`). */
+export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
+  return new RedisEngine(options);
+}
+
+/** Engine on Redis: one command connection and one subscriber connection per instance. */
+export class RedisEngine implements Engine {
+  readonly kind = 'redis' as const;
+  readonly prefix: string;
+  private readonly commands: Redis;
+  private readonly subscriberConnection: Redis;
+  private readonly store: RedisTaskStore;
+  private readonly subscriber: RedisSubscriber;
+  private readonly nodes: RedisNodeRegistry;
+  private readonly logger: EngineLogger;
+  private closed = false;
+
+  constructor(options: RedisEngineOptions) {
+    this.prefix = options.prefix ?? 'tp';
+    this.logger = options.logger ?? defaultEngineLogger();
+    const now = options.now ?? Date.now;
+    const name = options.connectionName ?? 'taskpulse';
+    // a request waits through a few reconnect attempts, then fails as EngineUnavailableError instead of hanging
+    const base: RedisOptions = { maxRetriesPerRequest: 3, ...options.redisOptions };
+    this.commands = new Redis(options.url, { ...base, connectionName: `${name}:cmd` });
+    this.subscriberConnection = new Redis(options.url, { ...base, connectionName: `${name}:sub`, autoResubscribe: false });
+    for (const [role, connection] of [
+      ['commands', this.commands],
+      ['subscriber', this.subscriberConnection],
+    ] as const) {
+      connection.on('error', (error: Error) => this.logger.warn({ err: error, connection: role }, 'redis connection error'));
+    }
+    this.commands.on('ready', () => {
+      publishTaskEventScript.preload(this.commands).catch((error: unknown) => {
+        this.logger.warn({ err: error, script: publishTaskEventScript.id }, 'could not preload script; EVAL fallback will load it');
+      });
+    });
+    this.store = new RedisTaskStore(this.commands, this.prefix, now);
+    this.subscriber = new RedisSubscriber(this.subscriberConnection, this.logger);
+    this.nodes = new RedisNodeRegistry(this.commands, this.prefix, now, this.logger);
+  }
+
+  /** True while both connections are ready and every subscribed channel is confirmed on the current connection. */
+  isReady(): boolean {
+    return !this.closed && this.commands.status === 'ready' && this.subscriber.isLive();
+  }
+
+  /** Resolves once `isReady()`; throws EngineUnavailableError after `timeoutMs`. For start-up and tests. */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    // start-up only: polling a few times is simpler than joining three connection events
+    while (!this.isReady()) {
+      if (this.closed) throw new EngineUnavailableError('the redis engine is closed');
+      if (Date.now() > deadline) {
+        throw new EngineUnavailableError(
+          `redis not ready after ${timeoutMs} ms (commands: ${this.commands.status}, subscriber: ${this.subscriberConnection.status})`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.subscriber.close();
+    await Promise.all([quit(this.commands, this.logger), quit(this.subscriberConnection, this.logger)]);
+  }
+
+  publish(event: EncodedTaskEvent, options?: { dedupe?: DedupeKey }): Promise<PublishResult> {
+    return this.store.publish(event, options);
+  }
+
+  latest(taskId: string): Promise<TaskState | null> {
+    return this.store.latest(taskId);
+  }
+
+  history(taskId: string, limit: number): Promise<HistoryPage | null> {
+    return this.store.history(taskId, limit);
+  }
+
+  replay(taskId: string, afterOffset: number, limit: number): Promise<ReplayResult | null> {
+    return this.store.replay(taskId, afterOffset, limit);
+  }
+
+  stats(): Promise<TaskStats> {
+    return this.store.stats();
+  }
+
+  /** Prunes the status index (and expired node entries); returns the index entries removed. */
+  async cleanupOldHistory(): Promise<number> {
+    const [removed] = await Promise.all([this.store.cleanupOldHistory(), this.nodes.prune()]);
+    return removed;
+  }
+
+  subscribe(channel: string, listener: ChannelListener): Promise<void> {
+    return this.subscriber.subscribe(channel, listener);
+  }
+
+  unsubscribe(channel: string, listener: ChannelListener): Promise<void> {
+    return this.subscriber.unsubscribe(channel, listener);
+  }
+
+  /** Resolves to the number of subscriber connections (processes) that received the frame. */
+  broadcast(channel: string, frame: string | Buffer): Promise<number> {
+    return redisCall(`publish on ${channel}`, () => this.commands.publish(channel, frame));
+  }
+
+  reportNode(report: NodeReport, ttlSeconds: number): Promise<void> {
+    return this.nodes.reportNode(report, ttlSeconds);
+  }
+
+  removeNode(nodeId: string): Promise<void> {
+    return this.nodes.removeNode(nodeId);
+  }
+
+  connectionStats(): Promise<ConnectionStats> {
+    return this.nodes.connectionStats();
+  }
+}
+
+/** QUIT when the connection is up; otherwise (or when QUIT fails) drop it, so close never hangs. */
+async function quit(connection: Redis, logger: EngineLogger): Promise<void> {
+  if (connection.status !== 'ready') {
+    connection.disconnect();
+    return;
+  }
+  try {
+    await connection.quit();
+  } catch (error) {
+    // the connection is gone already; disconnect stops its reconnect attempts
+    logger.warn({ err: error }, 'redis QUIT failed while closing the engine');
+    connection.disconnect();
+  }
+}

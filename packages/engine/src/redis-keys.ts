@@ -1,0 +1,45 @@
+/**
+ * Redis key names (docs: /work/shared/ARCHITECTURE.md "Keys"). A task's keys share the `{t:<task>}` hash
+ * tag of its channel, so that one task lives on one Redis Cluster shard.
+ */
+import { taskChannel, type TaskStatus } from '@taskpulse/protocol';
+
+/** The keys and channel of one task. */
+export interface TaskKeys {
+  /** Stream of the last 100 frames, entry ids `<offset>-0`. */
+  history: string;
+  /** Hash: snapshot fields (JSON texts) and the `_`-named bookkeeping fields below. */
+  meta: string;
+  channel: string;
+}
+
+/** The stream, hash and channel of one task. */
+export function taskKeys(prefix: string, taskId: string): TaskKeys {
+  const channel = taskChannel(prefix, taskId);
+  return { history: `${channel}:h`, meta: `${channel}:m`, channel };
+}
+
+/** Bookkeeping fields of the meta hash; snapshot fields never start with `_`. */
+export const META_FIELDS = {
+  epoch: '_epoch',
+  offset: '_offset',
+  progressFrame: '_pf',
+  progressOffset: '_po',
+  statusFrame: '_sf',
+  statusOffset: '_so',
+} as const;
+
+/** Sorted set of the tasks whose current status is `status`, scored by their last event's time in ms. */
+export function statusIndexKey(prefix: string, status: TaskStatus): string {
+  return `${prefix}:idx:${status}`;
+}
+
+/** Sorted set of gateway node ids scored by the ms their report expires. */
+export function nodesKey(prefix: string): string {
+  return `${prefix}:nodes`;
+}
+
+/** One node's report as JSON, expiring with the report. */
+export function nodeKey(prefix: string, nodeId: string): string {
+  return `${prefix}:node:${nodeId}`;
+}

@@ -1,0 +1,69 @@
+/**
+ * Gateway nodes' connection counts in Redis: each report is a JSON value with a PX expiry plus an entry in
+ * a sorted set scored by its expiry, so readers find the live nodes without SCAN.
+ */
+import type { Redis } from 'ioredis';
+import type { ConnectionStats, NodeReport, NodeRegistry } from './engine';
+import type { EngineLogger } from './engine-logger';
+import { EngineArgumentError } from './errors';
+import { execMulti, redisCall } from './redis-call';
+import { nodeKey, nodesKey } from './redis-keys';
+import { sumNodeReports } from './shared';
+
+/** NodeRegistry on the engine's command connection; `now` scores the expiry index. */
+export class RedisNodeRegistry implements NodeRegistry {
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly now: () => number,
+    private readonly logger: EngineLogger,
+  ) {}
+
+  async reportNode(report: NodeReport, ttlSeconds: number): Promise<void> {
+    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
+      throw new EngineArgumentError(`ttlSeconds must be a number > 0, got ${ttlSeconds}`);
+    }
+    const ttlMs = Math.ceil(ttlSeconds * 1000);
+    await execMulti(
+      `record the report of node ${report.nodeId}`,
+      this.redis
+        .multi()
+        .set(nodeKey(this.prefix, report.nodeId), JSON.stringify(report), 'PX', ttlMs)
+        .zadd(nodesKey(this.prefix), this.now() + ttlMs, report.nodeId),
+    );
+  }
+
+  async removeNode(nodeId: string): Promise<void> {
+    await execMulti(
+      `remove node ${nodeId}`,
+      this.redis.multi().del(nodeKey(this.prefix, nodeId)).zrem(nodesKey(this.prefix), nodeId),
+    );
+  }
+
+  async connectionStats(): Promise<ConnectionStats> {
+    const [, ids] = await execMulti(
+      'list live nodes',
+      this.redis.multi().zremrangebyscore(nodesKey(this.prefix), '-inf', this.now()).zrange(nodesKey(this.prefix), '0', '-1'),
+    );
+    const nodeIds = ids as string[];
+    if (nodeIds.length === 0) return sumNodeReports([]);
+    const values = await redisCall('read node reports', () =>
+      this.redis.mget(nodeIds.map((id) => nodeKey(this.prefix, id))),
+    );
+    const reports: NodeReport[] = [];
+    values.forEach((value, i) => {
+      if (value === null) return; // expired between the two reads
+      try {
+        reports.push(JSON.parse(value) as NodeReport);
+      } catch (error) {
+        this.logger.warn({ err: error, nodeId: nodeIds[i] }, 'skipping a node report that is not JSON');
+      }
+    });
+    return sumNodeReports(reports);
+  }
+
+  /** Drops index entries of expired reports; returns how many. */
+  async prune(): Promise<number> {
+    return redisCall('prune expired nodes', () => this.redis.zremrangebyscore(nodesKey(this.prefix), '-inf', this.now()));
+  }
+}

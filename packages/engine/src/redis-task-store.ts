@@ -1,0 +1,168 @@
+/**
+ * The Redis task store: publish is one run of lua/publish-task-event-7.lua (one round trip, atomic);
+ * reads are one MULTI each, so a page's offset and epoch always belong to its frames.
+ */
+import {
+  LIMITS,
+  SNAPSHOT_FIELDS,
+  TASK_STATUSES,
+  type EncodedTaskEvent,
+  type SnapshotTexts,
+  type TaskStatus,
+} from '@taskpulse/protocol';
+import type { Redis } from 'ioredis';
+import type { DedupeKey, HistoryPage, PublishResult, ReplayResult, TaskState, TaskStats, TaskStore } from './engine';
+import { EngineError } from './errors';
+import { loadLuaScript } from './lua-scripts';
+import { execMulti, redisCall } from './redis-call';
+import { META_FIELDS, statusIndexKey, taskKeys } from './redis-keys';
+import { ScriptCode, scriptCodeError } from './script-codes';
+import { checkAfterOffset, checkDedupeKey, checkLimit, newEpoch } from './shared';
+
+/** Read once per process; every engine runs the same script text. */
+export const publishTaskEventScript = loadLuaScript('publish-task-event');
+
+type StreamEntry = [id: Buffer, fields: Buffer[]];
+
+/** TaskStore on one Redis connection (the engine's command connection). */
+export class RedisTaskStore implements TaskStore {
+  /** KEYS[3..7] of the publish script, in TASK_STATUSES order (the script's INDEX table relies on it). */
+  private readonly indexKeys: string[];
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly now: () => number,
+  ) {
+    this.indexKeys = TASK_STATUSES.map((status) => statusIndexKey(prefix, status));
+  }
+
+  async publish(event: EncodedTaskEvent, options: { dedupe?: DedupeKey } = {}): Promise<PublishResult> {
+    const { dedupe } = options;
+    if (dedupe) checkDedupeKey(dedupe);
+    const keys = taskKeys(this.prefix, event.taskId);
+    const args: Array<string | number> = [
+      event.taskId,
+      JSON.stringify(event.taskId),
+      event.frameType,
+      newEpoch(),
+      this.now(),
+      LIMITS.historyTtlSeconds,
+      LIMITS.historyEntries,
+      keys.channel,
+      dedupe?.source ?? '',
+      dedupe?.id ?? '',
+      event.set.length,
+    ];
+    for (const [field, value] of event.set) args.push(field, value);
+    args.push(...event.unset);
+    const reply = (await redisCall(`publish an event of task ${event.taskId}`, () =>
+      publishTaskEventScript.run(this.redis, [keys.history, keys.meta, ...this.indexKeys], args),
+    )) as [number, ...Array<number | Buffer>];
+    const [code] = reply;
+    if (code === ScriptCode.Published) {
+      const [, offset, epoch, frame] = reply as [number, number, Buffer, Buffer];
+      return { status: 'published', offset, epoch: epoch.toString(), frame };
+    }
+    if (code === ScriptCode.Duplicate) return { status: 'duplicate' };
+    throw scriptCodeError(code, event.taskId, String(reply[1] ?? ''));
+  }
+
+  async latest(taskId: string): Promise<TaskState | null> {
+    const { meta } = taskKeys(this.prefix, taskId);
+    const hash = await redisCall(`read the snapshot of task ${taskId}`, () => this.redis.hgetallBuffer(meta));
+    const epoch = hash[META_FIELDS.epoch];
+    if (!epoch) return null;
+    const fields: SnapshotTexts = {};
+    for (const field of SNAPSHOT_FIELDS) {
+      const value = hash[field];
+      if (value !== undefined) fields[field] = value.toString();
+    }
+    const newest = [
+      { offset: hash[META_FIELDS.statusOffset], frame: hash[META_FIELDS.statusFrame] },
+      { offset: hash[META_FIELDS.progressOffset], frame: hash[META_FIELDS.progressFrame] },
+    ].flatMap(({ offset, frame }) => (offset && frame ? [{ offset: Number(offset.toString()), frame }] : []));
+    newest.sort((a, b) => a.offset - b.offset);
+    return {
+      taskId,
+      offset: Number(hash[META_FIELDS.offset]?.toString() ?? 0),
+      epoch: epoch.toString(),
+      fields,
+      frames: newest.map((last) => last.frame),
+    };
+  }
+
+  async history(taskId: string, limit: number): Promise<HistoryPage | null> {
+    checkLimit(limit);
+    const keys = taskKeys(this.prefix, taskId);
+    const multi = this.redis.multi().hmget(keys.meta, META_FIELDS.offset, META_FIELDS.epoch);
+    if (limit > 0) multi.xrevrangeBuffer(keys.history, '+', '-', 'COUNT', limit);
+    const [position, entries = []] = await execMulti(`read the history of task ${taskId}`, multi);
+    const [offset, epoch] = position as [string | null, string | null];
+    if (epoch === null) return null;
+    return { offset: Number(offset ?? 0), epoch, frames: (entries as StreamEntry[]).map(entryFrame) };
+  }
+
+  async replay(taskId: string, afterOffset: number, limit: number): Promise<ReplayResult | null> {
+    checkLimit(limit);
+    checkAfterOffset(afterOffset);
+    const keys = taskKeys(this.prefix, taskId);
+    // at least one entry even for limit 0: the first entry after the position tells whether the history reaches back
+    const [position, entries] = await execMulti(
+      `replay task ${taskId}`,
+      this.redis
+        .multi()
+        .hmget(keys.meta, META_FIELDS.offset, META_FIELDS.epoch)
+        .xrangeBuffer(keys.history, `${afterOffset + 1}-0`, '+', 'COUNT', Math.max(limit, 1)),
+    );
+    const [offsetText, epoch] = position as [string | null, string | null];
+    if (epoch === null) return null;
+    const offset = Number(offsetText ?? 0);
+    const found = entries as StreamEntry[];
+    const first = found[0];
+    const complete = afterOffset >= offset || (first !== undefined && entryOffset(first) === afterOffset + 1);
+    return { offset, epoch, frames: found.slice(0, limit).map(entryFrame), complete };
+  }
+
+  async stats(): Promise<TaskStats> {
+    const multi = this.redis.multi();
+    const cutoff = this.cutoff();
+    for (const status of TASK_STATUSES) {
+      const key = statusIndexKey(this.prefix, status);
+      multi.zremrangebyscore(key, '-inf', cutoff).zcard(key);
+    }
+    const replies = await execMulti('count tasks by status', multi);
+    const byStatus = {} as Record<TaskStatus, number>;
+    let tasks = 0;
+    TASK_STATUSES.forEach((status, i) => {
+      const count = Number(replies[i * 2 + 1]);
+      byStatus[status] = count;
+      tasks += count;
+    });
+    return { tasks, by_status: byStatus };
+  }
+
+  /** Redis expires the task keys on its own; this prunes the status index and returns the entries removed. */
+  async cleanupOldHistory(): Promise<number> {
+    const multi = this.redis.multi();
+    const cutoff = this.cutoff();
+    for (const status of TASK_STATUSES) multi.zremrangebyscore(statusIndexKey(this.prefix, status), '-inf', cutoff);
+    const replies = await execMulti('prune the status index', multi);
+    return replies.reduce<number>((sum, removed) => sum + Number(removed), 0);
+  }
+
+  /** Index entries scored at or before this are as old as the task keys' expiry (memory: expiresAt <= now). */
+  private cutoff(): number {
+    return this.now() - LIMITS.historyTtlSeconds * 1000;
+  }
+}
+
+function entryFrame(entry: StreamEntry): Buffer {
+  const frame = entry[1][1];
+  if (!frame) throw new EngineError('internal', `history entry ${entry[0].toString()} has no frame field`);
+  return frame;
+}
+
+function entryOffset(entry: StreamEntry): number {
+  return Number.parseInt(entry[0].toString(), 10);
+}
