@@ -4,6 +4,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 
 const live = new Set<ChildProcess>();
 process.once('exit', () => {
@@ -22,11 +23,12 @@ export interface ManagedProcess {
   kill(): Promise<void>;
 }
 
-const tsxCli = createRequire(import.meta.url).resolve('tsx/cli');
+// tsx as a loader in the one node process (not its CLI, which forks a second process that a SIGKILL would orphan).
+const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
 /** Runs a TypeScript file with tsx in a child process with the given environment added. */
 export function startTsProcess(file: string, env: Record<string, string>, args: string[] = []): ManagedProcess {
-  const child = spawn(process.execPath, [tsxCli, file, ...args], {
+  const child = spawn(process.execPath, ['--import', tsxLoader, file, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,0 +1,74 @@
+/**
+ * The API's cluster entry point: Redis engine, reporter, demo queue, bridges, listen. Prints
+ * `api listening on …` once it accepts requests; SIGTERM/SIGINT close the server, then the engine.
+ * Env: REDIS_URL (required), PORT (8081), HOST, KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES.
+ */
+import { pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createRedisEngine } from '@taskpulse/engine';
+import { ConfigError } from '@taskpulse/worker';
+import { build } from './build';
+import { loadApiConfig, type ApiConfig } from './config';
+
+/** How long start-up waits for Redis before listening anyway (routes answer 503 until it is ready). */
+const ENGINE_WAIT_MS = 5000;
+
+function readConfig(): ApiConfig {
+  try {
+    return loadApiConfig(process.env, { requireRedis: true });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`api: configuration error: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = pino({ name: 'taskpulse-api', level: config.logLevel });
+  const engine = createRedisEngine({ url: config.redisUrl!, prefix: config.keyPrefix, logger });
+  await engine.ready(ENGINE_WAIT_MS).catch((error: unknown) => {
+    logger.warn({ err: error }, 'redis is not ready yet; the API answers 503 until it is');
+  });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'taskpulse_api_' });
+  const app = await build({
+    engine,
+    redisUrl: config.redisUrl,
+    demoQueue: config.demoQueue,
+    bridgeQueues: config.bridgeQueues,
+    registry,
+    logger,
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal while closing: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'api closing');
+    app
+      .close()
+      .then(() => engine.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'api did not close cleanly');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
+  const address = await app.listen({ port: config.port, host: config.host });
+  // Printed whatever LOG_LEVEL says: supervisors and tests wait for this line.
+  process.stdout.write(`api listening on ${address} (port ${config.port}, key prefix ${config.keyPrefix})\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`api: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,62 @@
+/**
+ * The API's Prometheus metrics on a registry passed in (never the global one): request durations by
+ * route pattern (never a raw task or user id), errors by code, demo jobs by mode.
+ */
+import type { FastifyInstance } from 'fastify';
+import { Counter, Histogram, type Registry } from 'prom-client';
+
+export interface ApiMetrics {
+  readonly registry: Registry;
+  requestDuration: Histogram<'method' | 'route' | 'status_code'>;
+  errors: Counter<'code'>;
+  demoJobs: Counter<'mode'>;
+}
+
+/** Creates (or, on a registry that already has them, reuses) the API's metrics. */
+export function createApiMetrics(registry: Registry): ApiMetrics {
+  const reuse = <T>(name: string, make: () => T): T => (registry.getSingleMetric(name) as T | undefined) ?? make();
+  return {
+    registry,
+    requestDuration: reuse(
+      'taskpulse_api_http_request_duration_seconds',
+      () =>
+        new Histogram({
+          name: 'taskpulse_api_http_request_duration_seconds',
+          help: 'HTTP request duration by method, route pattern and status code.',
+          labelNames: ['method', 'route', 'status_code'] as const,
+          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+          registers: [registry],
+        }),
+    ),
+    errors: reuse(
+      'taskpulse_api_errors_total',
+      () =>
+        new Counter({
+          name: 'taskpulse_api_errors_total',
+          help: 'Error answers by error code.',
+          labelNames: ['code'] as const,
+          registers: [registry],
+        }),
+    ),
+    demoJobs: reuse(
+      'taskpulse_api_demo_jobs_total',
+      () =>
+        new Counter({
+          name: 'taskpulse_api_demo_jobs_total',
+          help: 'Demo jobs enqueued, by mode (queue or in-process).',
+          labelNames: ['mode'] as const,
+          registers: [registry],
+        }),
+    ),
+  };
+}
+
+/** Times every request; the route label is the matched pattern, or `unmatched` for a 404 without a route. */
+export function instrumentRequests(app: FastifyInstance, metrics: ApiMetrics): void {
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requestDuration
+      .labels(request.method, route, String(reply.statusCode))
+      .observe(reply.elapsedTime / 1000);
+  });
+}

@@ -1,0 +1,100 @@
+/** loadApiConfig and the worker's loadWorkerConfig: defaults, and ConfigError naming the variable and the form. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadWorkerConfig } from '@taskpulse/worker';
+import { loadApiConfig } from '../src/config';
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadApiConfig', () => {
+  it('has the documented defaults', () => {
+    expect(loadApiConfig({})).toEqual({
+      port: 8081,
+      host: '0.0.0.0',
+      redisUrl: undefined,
+      keyPrefix: 'tp',
+      logLevel: 'info',
+      demoQueue: 'video_processing',
+      bridgeQueues: [],
+      stepMs: 400,
+    });
+    expect(loadApiConfig({}, { defaultPort: 8080 }).port).toBe(8080);
+  });
+
+  it('reads every variable', () => {
+    const config = loadApiConfig({
+      PORT: '9000',
+      HOST: '127.0.0.1',
+      REDIS_URL: 'rediss://user:pw@redis.internal:6380/2',
+      KEY_PREFIX: 'prod',
+      LOG_LEVEL: 'debug',
+      DEMO_QUEUE: 'demo',
+      BRIDGE_QUEUES: 'emails, reports,,',
+      STEP_DELAY_MS: '50',
+    });
+    expect(config).toEqual({
+      port: 9000,
+      host: '127.0.0.1',
+      redisUrl: 'rediss://user:pw@redis.internal:6380/2',
+      keyPrefix: 'prod',
+      logLevel: 'debug',
+      demoQueue: 'demo',
+      bridgeQueues: ['emails', 'reports'],
+      stepMs: 50,
+    });
+    expect(loadApiConfig({ BRIDGE_QUEUES: '' }).bridgeQueues).toEqual([]);
+  });
+
+  it.each([
+    [{ PORT: '0' }, 'PORT', 'a whole number from 1 to 65535'],
+    [{ PORT: '80a' }, 'PORT', 'a whole number'],
+    [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL', 'a Redis URL like redis://host:6379'],
+    [{ REDIS_URL: 'http://x:1' }, 'REDIS_URL', 'scheme redis: or rediss:'],
+    [{ KEY_PREFIX: 'a b' }, 'KEY_PREFIX', '1-64 letters'],
+    [{ LOG_LEVEL: 'verbose' }, 'LOG_LEVEL', 'one of fatal'],
+    [{ DEMO_QUEUE: 'x{y}' }, 'DEMO_QUEUE', '1-64 letters'],
+    [{ BRIDGE_QUEUES: 'ok,b@d' }, 'BRIDGE_QUEUES', 'comma-separated list'],
+    [{ BRIDGE_QUEUES: 'video_processing' }, 'BRIDGE_QUEUES', 'without the demo queue'],
+    [{ STEP_DELAY_MS: '-1' }, 'STEP_DELAY_MS', 'a whole number from 0 to 60000'],
+    [{ HOST: 'a host' }, 'HOST', 'an interface address'],
+  ])('%j → ConfigError naming %s', (env, variable, expected) => {
+    const error = configError(() => loadApiConfig(env));
+    expect(error.variable).toBe(variable);
+    expect(error.message).toContain(`${variable} must be`);
+    expect(error.message).toContain(expected);
+  });
+
+  it('requires REDIS_URL for the cluster entry point', () => {
+    const error = configError(() => loadApiConfig({}, { requireRedis: true }));
+    expect(error.message).toBe('REDIS_URL must be a Redis URL like redis://host:6379 (required), got nothing');
+  });
+});
+
+describe('loadWorkerConfig', () => {
+  it('requires REDIS_URL and has the documented defaults', () => {
+    expect(configError(() => loadWorkerConfig({})).variable).toBe('REDIS_URL');
+    expect(loadWorkerConfig({ REDIS_URL: 'redis://r:6379' })).toEqual({
+      redisUrl: 'redis://r:6379',
+      keyPrefix: 'tp',
+      queueName: 'video_processing',
+      concurrency: 4,
+      stepMs: 400,
+      logLevel: 'info',
+    });
+  });
+
+  it.each([
+    [{ CONCURRENCY: '0' }, 'CONCURRENCY'],
+    [{ QUEUE_NAME: 'a:b' }, 'QUEUE_NAME'],
+    [{ STEP_DELAY_MS: 'fast' }, 'STEP_DELAY_MS'],
+  ])('%j → ConfigError naming %s', (env, variable) => {
+    expect(configError(() => loadWorkerConfig({ REDIS_URL: 'redis://r:6379', ...env })).variable).toBe(variable);
+  });
+});

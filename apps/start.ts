@@ -1,0 +1,123 @@
+/**
+ * `npm start`: the whole of taskpulse in one process on one port (PORT, default 8080). The gateway
+ * (uWebSockets.js) serves ws://…/api/v1/ws and hands every other HTTP request to the Fastify API through
+ * app.inject(). Without REDIS_URL: the memory engine and demo jobs run in process. With REDIS_URL: the
+ * Redis engine, the BullMQ demo queue and its worker (and any BRIDGE_QUEUES bridges) in this process.
+ * SIGINT/SIGTERM drain the gateway, then close the worker, the API and the engine.
+ */
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
+import { createReporter } from '@taskpulse/reporter';
+import { createGateway, ConfigError as GatewayConfigError, readGatewaySettings } from '@taskpulse/gateway';
+import { build, createInjectFallback, DEFAULT_BODY_LIMIT, loadApiConfig } from '@taskpulse/api';
+import { ConfigError, readInt, startVideoWorker } from '@taskpulse/worker';
+
+/** How long start-up waits for Redis before listening anyway. */
+const ENGINE_WAIT_MS = 5000;
+
+function readConfig() {
+  try {
+    const gateway = readGatewaySettings(process.env);
+    const api = loadApiConfig(process.env, { defaultPort: 8080 });
+    return { gateway, api, concurrency: readInt(process.env, 'CONCURRENCY', 4, 1, 256) };
+  } catch (error) {
+    if (!(error instanceof ConfigError) && !(error instanceof GatewayConfigError)) throw error;
+    process.stderr.write(`start: configuration error: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const { redisUrl } = config.api;
+  const logger = pino({ name: 'taskpulse', level: config.gateway.logLevel });
+  let engine: Engine;
+  if (redisUrl === undefined) {
+    engine = createMemoryEngine({ prefix: config.gateway.keyPrefix });
+  } else {
+    const redis = createRedisEngine({ url: redisUrl, prefix: config.gateway.keyPrefix, logger });
+    // Listening before Redis answers would greet the first requests with 503: wait a little, then go on anyway.
+    await redis.ready(ENGINE_WAIT_MS).catch((error: unknown) => {
+      logger.warn({ err: error }, 'redis is not ready yet; requests get 503 until it is');
+    });
+    engine = redis;
+  }
+  const reporter = createReporter(engine);
+  const registry = new Registry();
+
+  const api = await build({
+    engine,
+    reporter,
+    redisUrl,
+    demoQueue: config.api.demoQueue,
+    bridgeQueues: config.api.bridgeQueues,
+    stepMs: config.api.stepMs,
+    registry,
+    logger: logger.child({ part: 'api' }),
+  });
+  await api.ready();
+  const worker =
+    redisUrl === undefined
+      ? undefined
+      : startVideoWorker({
+          connection: { url: redisUrl },
+          reporter,
+          logger: logger.child({ part: 'worker' }),
+          queueName: config.api.demoQueue,
+          concurrency: config.concurrency,
+          stepMs: config.api.stepMs,
+        });
+  const gateway = createGateway({
+    engine,
+    logger: logger.child({ part: 'gateway' }),
+    metricsRegistry: registry,
+    heartbeatIntervalMs: config.gateway.heartbeatIntervalMs,
+    limits: { maxBackpressureBytes: config.gateway.maxBackpressureBytes },
+    ...(config.gateway.nodeId === undefined ? {} : { nodeId: config.gateway.nodeId }),
+    fallback: createInjectFallback(api, { bodyLimit: DEFAULT_BODY_LIMIT, logger }),
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal while closing: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'closing: gateway, worker, api, engine');
+    (async () => {
+      await gateway.close();
+      await worker?.close();
+      await api.close();
+      await engine.close();
+    })().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'closing failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
+  const port = await gateway.listen(config.gateway.port, config.gateway.host);
+  const base = `localhost:${port}`;
+  const mode = redisUrl === undefined ? 'memory engine, demo jobs in process' : `redis engine, BullMQ queue ${config.api.demoQueue}`;
+  // Printed whatever LOG_LEVEL says: this is what a person starting the demo reads.
+  process.stdout.write(
+    [
+      `taskpulse listening on http://${base} (${mode})`,
+      `  WebSocket  ws://${base}/api/v1/ws?user_id=user-123`,
+      `  REST       http://${base}/api/v1/progress/{task_id}  …/history  /api/v1/progress/stats  /api/v1/websocket/stats`,
+      `  demo job   curl -s -X POST http://${base}/api/v1/demo/jobs -H 'content-type: application/json' -d '{"user_id":"user-123"}'`,
+      '',
+    ].join('\n'),
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`start: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,28 @@
+/** The worker's configuration, read from the environment once at start. */
+import { readInt, readLogLevel, readName, requireRedisUrl, type Env, type LogLevel } from './env';
+import { VIDEO_QUEUE } from './video-worker';
+
+export interface WorkerConfig {
+  redisUrl: string;
+  /** Engine key and channel prefix (KEY_PREFIX, default tp). */
+  keyPrefix: string;
+  /** BullMQ queue to consume (QUEUE_NAME, default video_processing). */
+  queueName: string;
+  /** Jobs processed at once (CONCURRENCY, default 4). */
+  concurrency: number;
+  /** Milliseconds each demo step sleeps (STEP_DELAY_MS, default 400). */
+  stepMs: number;
+  logLevel: LogLevel;
+}
+
+/** Reads and validates the worker's environment; throws ConfigError naming the bad variable. */
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  return {
+    redisUrl: requireRedisUrl(env),
+    keyPrefix: readName(env, 'KEY_PREFIX', 'tp'),
+    queueName: readName(env, 'QUEUE_NAME', VIDEO_QUEUE),
+    concurrency: readInt(env, 'CONCURRENCY', 4, 1, 256),
+    stepMs: readInt(env, 'STEP_DELAY_MS', 400, 0, 60_000),
+    logLevel: readLogLevel(env),
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The demo worker's cluster entry point: consumes the video_processing queue (QUEUE_NAME) and reports
+ * through the Redis engine. Prints `worker ready: …` once consuming; SIGTERM/SIGINT let active jobs
+ * finish, then close. Env: REDIS_URL (required), KEY_PREFIX, QUEUE_NAME, CONCURRENCY, STEP_DELAY_MS, LOG_LEVEL.
+ */
+import { createRedisEngine } from '@taskpulse/engine';
+import { createReporter } from '@taskpulse/reporter';
+import { pino } from 'pino';
+import { loadWorkerConfig, type WorkerConfig } from './config';
+import { ConfigError } from './env';
+import { startVideoWorker } from './video-worker';
+
+function readConfig(): WorkerConfig {
+  try {
+    return loadWorkerConfig(process.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`worker: configuration error: ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = pino({ name: 'taskpulse-worker', level: config.logLevel });
+  const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger });
+  const worker = startVideoWorker({
+    connection: { url: config.redisUrl },
+    reporter: createReporter(engine),
+    logger,
+    queueName: config.queueName,
+    concurrency: config.concurrency,
+    stepMs: config.stepMs,
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal while closing: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'worker closing: finishing active jobs');
+    worker
+      .close()
+      .then(() => engine.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'worker did not close cleanly');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
+  await worker.waitUntilReady();
+  // Printed whatever LOG_LEVEL says: supervisors and tests wait for this line.
+  process.stdout.write(`worker ready: consuming queue ${config.queueName} (concurrency ${config.concurrency})\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`worker: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});
