@@ -182,3 +182,18 @@ export function readFrameOffset(frame: Uint8Array): number {
   }
   return -1;
 }
+
+const EPOCH_MARK = Buffer.from(',"epoch":"');
+
+/**
+ * Reads the top-level epoch of a task event frame without parsing it, or undefined. Safe for the same
+ * reason as readFrameOffset, and because an epoch is [a-z0-9] only, so it ends at the next quote.
+ */
+export function readFrameEpoch(frame: Uint8Array): string | undefined {
+  const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const at = bytes.indexOf(EPOCH_MARK);
+  if (at < 0) return undefined;
+  const start = at + EPOCH_MARK.length;
+  const end = bytes.indexOf(0x22, start);
+  return end < 0 ? undefined : bytes.toString('latin1', start, end);
+}

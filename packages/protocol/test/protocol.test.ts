@@ -12,6 +12,7 @@ import {
   parseClientMessage,
   ProtocolError,
   projectChannel,
+  readFrameEpoch,
   readFrameOffset,
   shouldReconnect,
   taskChannel,
@@ -127,6 +128,13 @@ describe('task frames', () => {
     const text = assembleTaskFrame('progress', 't', 12, 'e', fields);
     expect(readFrameOffset(Buffer.from(text))).toBe(12);
     expect(readFrameOffset(Buffer.from('{"type":"connected"}'))).toBe(-1);
+  });
+
+  it('finds the top-level epoch even when the message spells one out', () => {
+    const { fields } = snapshotAfter({ kind: 'progress', taskId: 't', progress: 1, message: ',"epoch":"fake"' });
+    const text = assembleTaskFrame('progress', 't', 12, 'k3x9a0bq', fields);
+    expect(readFrameEpoch(Buffer.from(text))).toBe('k3x9a0bq');
+    expect(readFrameEpoch(Buffer.from('{"type":"connected"}'))).toBeUndefined();
   });
 });
 

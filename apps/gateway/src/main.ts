@@ -1,0 +1,70 @@
+/**
+ * The cluster's gateway process: configuration from the environment, the Redis engine, the gateway,
+ * listen. SIGTERM or SIGINT drains (clients get 1012 and reconnect elsewhere) and exits 0.
+ */
+import { pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { createRedisEngine } from '@taskpulse/engine';
+import { ConfigError, loadGatewayConfig, type GatewayConfig } from './config';
+import { createGateway } from './gateway';
+
+function readConfig(): GatewayConfig {
+  try {
+    return loadGatewayConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`gateway: bad configuration: ${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const logger = pino({ name: 'gateway', level: config.logLevel });
+  const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger });
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const gateway = createGateway({
+    engine,
+    nodeId: config.nodeId,
+    logger,
+    metricsRegistry: registry,
+    heartbeatIntervalMs: config.heartbeatIntervalMs,
+    limits: { maxBackpressureBytes: config.maxBackpressureBytes },
+  });
+
+  let stopping = false;
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal while draining: exiting at once');
+      process.exit(1);
+    }
+    stopping = true;
+    logger.info({ signal }, 'draining the gateway');
+    gateway
+      .close()
+      .then(() => engine.close())
+      .then(
+        () => process.exit(0),
+        (error: unknown) => {
+          logger.error({ err: error }, 'draining failed');
+          process.exit(1);
+        },
+      );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+
+  // Readiness follows the engine (/readyz answers 503 until Redis is up), so listening need not wait for it.
+  engine.ready().catch((error: unknown) => logger.warn({ err: error }, 'redis is not ready yet; /readyz answers 503 until it is'));
+  const port = await gateway.listen(config.port, config.host);
+  // Printed whatever the log level: process supervisors and tests wait for this line.
+  process.stdout.write(`gateway listening on ${config.host}:${port} (node ${gateway.nodeId}, key prefix ${config.keyPrefix})\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`gateway: failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,90 @@
+/**
+ * The gateway's Prometheus metrics, registered on a registry passed in (or one per gateway), so two
+ * gateways in one process never collide. Names follow `taskpulse_gateway_<name>_<unit>`; labels are
+ * low-cardinality only (a channel kind, an error code, an engine operation), never a task or user id.
+ */
+import { Counter, Gauge, Registry } from 'prom-client';
+import type { ErrorCode } from '@taskpulse/protocol';
+
+/** Which kind of channel a frame came from. */
+export type ChannelKind = 'task' | 'user' | 'project';
+const CHANNEL_KINDS: readonly ChannelKind[] = ['task', 'user', 'project'];
+
+/** Engine calls whose background failures are counted. */
+export type EngineOperation = 'subscribe' | 'unsubscribe' | 'read' | 'report_node' | 'remove_node';
+
+export interface GatewayMetrics {
+  registry: Registry;
+  connections: Gauge;
+  subscriptions: Gauge;
+  /**
+   * Frames handed to uWebSockets.js for fan-out, by channel kind: plain numbers the hot path adds to,
+   * turned into the counter `taskpulse_gateway_frames_fanned_out_total` when metrics are collected.
+   */
+  fannedOut: Record<ChannelKind, number>;
+  /** Error frames and HTTP error answers sent, by code. */
+  errors: Counter<'code'>;
+  slowConsumerCloses: Counter;
+  policyCloses: Counter;
+  engineFailures: Counter<'operation'>;
+  /** Counts one error answer with this code. */
+  countError(code: ErrorCode): void;
+}
+
+/** Creates and registers the gateway's metrics on `registry` (a fresh one when omitted). */
+export function createGatewayMetrics(registry: Registry = new Registry()): GatewayMetrics {
+  const registers = [registry];
+  const connections = new Gauge({ name: 'taskpulse_gateway_connections', help: 'Open WebSocket connections.', registers });
+  const subscriptions = new Gauge({
+    name: 'taskpulse_gateway_subscriptions',
+    help: 'Task subscriptions held by open connections (live or being set up).',
+    registers,
+  });
+  const fannedOut: Record<ChannelKind, number> = { task: 0, user: 0, project: 0 };
+  const reported: Record<ChannelKind, number> = { task: 0, user: 0, project: 0 };
+  new Counter({
+    name: 'taskpulse_gateway_frames_fanned_out_total',
+    help: 'Frames received from the engine and published to the sockets subscribed to their channel.',
+    labelNames: ['kind'] as const,
+    registers,
+    collect() {
+      for (const kind of CHANNEL_KINDS) {
+        this.inc({ kind }, fannedOut[kind] - reported[kind]);
+        reported[kind] = fannedOut[kind];
+      }
+    },
+  });
+  const errors = new Counter({
+    name: 'taskpulse_gateway_errors_total',
+    help: 'Error frames and HTTP error answers sent to clients, by error code.',
+    labelNames: ['code'] as const,
+    registers,
+  });
+  const slowConsumerCloses = new Counter({
+    name: 'taskpulse_gateway_slow_consumer_closes_total',
+    help: 'Connections closed with 4000 because their unsent bytes passed the backpressure limit.',
+    registers,
+  });
+  const policyCloses = new Counter({
+    name: 'taskpulse_gateway_policy_closes_total',
+    help: 'Connections closed with 4501 after sustained rate-limit violations.',
+    registers,
+  });
+  const engineFailures = new Counter({
+    name: 'taskpulse_gateway_engine_failures_total',
+    help: 'Engine calls that failed, by operation.',
+    labelNames: ['operation'] as const,
+    registers,
+  });
+  return {
+    registry,
+    connections,
+    subscriptions,
+    fannedOut,
+    errors,
+    slowConsumerCloses,
+    policyCloses,
+    engineFailures,
+    countError: (code) => errors.inc({ code }),
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * `GET /api/v1/ws?user_id=…&project_id=…` → WebSocket. Both ids are optional (the guide's reconnect
+ * snippet sends only `old_client_id`), but an id that is present must be valid, else HTTP 400 with a
+ * JSON error naming it. The request object dies when this handler returns, so everything needed is
+ * copied out first; an abort handler is registered before any answer, as uWebSockets.js requires.
+ */
+import { randomBytes } from 'node:crypto';
+import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
+import { idProblem, type ErrorCode } from '@taskpulse/protocol';
+import type { ConnectionIdentity, SocketData } from './connection';
+import type { GatewayMetrics } from './metrics';
+import { sendJson } from './http-reply';
+
+export interface UpgradeContext {
+  metrics: GatewayMetrics;
+  /** False while draining: new connections are turned away with 503. */
+  accepting(): boolean;
+  /** Makes the per-socket data for an accepted identity. */
+  createSocketData(identity: ConnectionIdentity): SocketData;
+}
+
+/** A fresh client id: 128 random bits as 32 hex characters, unguessable. */
+export function newClientId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+/** Builds the uWebSockets.js upgrade handler. */
+export function createUpgradeHandler(ctx: UpgradeContext) {
+  return (res: HttpResponse, req: HttpRequest, context: us_socket_context_t): void => {
+    const secWebSocketKey = req.getHeader('sec-websocket-key');
+    const secWebSocketProtocol = req.getHeader('sec-websocket-protocol');
+    const secWebSocketExtensions = req.getHeader('sec-websocket-extensions');
+    const userId = req.getQuery('user_id');
+    const projectId = req.getQuery('project_id');
+    // `old_client_id` (the guide's reconnect) is accepted and ignored for now: resume sessions, which would
+    // restore identity and subscriptions from it, are a later issue. Clients resume per task with offset+epoch.
+    let aborted = false;
+    res.onAborted(() => {
+      aborted = true;
+    });
+
+    const refuse = (status: string, code: ErrorCode, message: string, field?: string) => {
+      if (aborted) return;
+      ctx.metrics.countError(code);
+      sendJson(res, status, { error: field === undefined ? { code, message } : { code, message, field } });
+    };
+    for (const [field, value] of [['user_id', userId], ['project_id', projectId]] as const) {
+      if (value === undefined) continue;
+      const problem = idProblem(value);
+      if (problem) return refuse('400 Bad Request', 'bad_request', `${field} ${problem}`, field);
+    }
+    if (!ctx.accepting()) return refuse('503 Service Unavailable', 'unavailable', 'this gateway is draining; connect again to reach another node');
+    if (aborted) return;
+
+    const identity: ConnectionIdentity = { clientId: newClientId() };
+    if (userId !== undefined) identity.userId = userId;
+    if (projectId !== undefined) identity.projectId = projectId;
+    const data = ctx.createSocketData(identity);
+    res.cork(() => {
+      res.upgrade(data, secWebSocketKey, secWebSocketProtocol, secWebSocketExtensions, context);
+    });
+  };
+}
