@@ -3,13 +3,11 @@
  * private Redis, with a reporter in this process acting as a job worker.
  */
 import { randomUUID } from 'node:crypto';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter, type ProgressReporter } from '@taskpulse/reporter';
-import { freePort, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
+import { freePort, runConnectSnippet, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
 import { connectClient, type TestClient } from './ws-client';
-import { runGuideSnippet } from './guide-snippets';
 
 const root = new URL('../../', import.meta.url).pathname;
 const HEARTBEAT_MS = 300;
@@ -159,29 +157,29 @@ describe('cluster: two gateways, one API, a worker, one Redis', () => {
   it("runs the guide's client snippet verbatim", async () => {
     const progress: any[] = [];
     const statuses: any[] = [];
-    const logs: unknown[][] = [];
-    const guide = runGuideSnippet(`127.0.0.1:${portA}`, WebSocket, {
+    const guide = runConnectSnippet(`127.0.0.1:${portA}`, {
       updateProgress: (p) => progress.push(p),
       updateStatus: (p) => statuses.push(p),
-      log: (...args) => logs.push(args),
     });
-    await waitFor('the connected log line', () => logs.some((l) => l[0] === '连接成功，客户端ID:' && typeof l[1] === 'string'));
+    const frames: any[] = [];
+    guide.ws().on('message', (data) => frames.push(JSON.parse(data.toString())));
+    await waitFor('the connected frame', () => frames.find((f) => f.type === 'connected'));
     const taskId = `task-${randomUUID()}`;
+    const acked = (action: string) => frames.some((f) => f.type === 'ack' && f.action === action && f.task_id === taskId);
     guide.subscribeTask(taskId);
-    const acked = (action: string) => logs.some((l) => l[0] === '收到消息:' && (l[1] as any)?.type === 'ack' && (l[1] as any).action === action);
     await waitFor('the subscribe ack', () => acked('subscribe'));
     await reporter.notifyTaskStart(taskId, 'user-123', 'project-456');
     await reporter.updateProgress(taskId, 40, '处理中');
     await waitFor('progress in the guide client', () => progress.find((p) => p.progress === 40));
     expect(statuses[0]).toMatchObject({ task_id: taskId, status: 'running' });
-    guide.unsubscribeTask(taskId);
+    guide.unsubscribeTask!(taskId);
     await waitFor('the unsubscribe ack', () => acked('unsubscribe'));
     await reporter.updateProgress(taskId, 60, 'after unsubscribe');
     // One subscriber connection keeps publish order: a leaked task frame would arrive before this broadcast.
     await reporter.broadcastToUser('user-123', 'marker', { progress: 99, message: 'marker' });
     await waitFor('the marker broadcast', () => progress.find((p) => p.task_id === 'marker'));
     expect(progress.map((p) => p.progress)).toEqual([40, 99]);
-    guide.ws.close();
+    guide.ws().close();
   });
 
   it('sums websocket stats over both nodes and forgets a killed node', async () => {

@@ -6,7 +6,7 @@ import { taskChannel } from '@taskpulse/protocol';
 import { closeAll, closeLater, startGateway } from './support/gateways';
 import { closeAllClients, connectClient, refusedUpgrade } from './support/ws-client';
 import { createEngine, ENGINE_KINDS, instrument, newPrefix, progress, publish } from './support/engines';
-import { runConnectSnippet, runReconnectSnippet } from './support/guide-snippets';
+import { runConnectSnippet, runReconnectSnippet } from '@taskpulse/testkit';
 
 afterEach(async () => {
   await closeAllClients();

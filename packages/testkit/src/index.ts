@@ -2,3 +2,4 @@ export * from './free-port';
 export * from './processes';
 export * from './redis-server';
 export * from './wait-for';
+export * from './guide-snippets';

@@ -6,7 +6,7 @@
  */
 import WebSocket from 'ws';
 
-const CONNECT_AND_SUBSCRIBE = `
+export const GUIDE_CONNECT_AND_SUBSCRIBE = `
 const ws = new WebSocket('ws://localhost:8080/api/v1/ws?user_id=user-123&project_id=project-456');
 
 ws.onopen = function(event) {
@@ -57,7 +57,7 @@ function unsubscribeTask(taskId) {
 }
 `;
 
-const RECONNECT = `
+export const GUIDE_RECONNECT = `
 let ws;
 let clientId;
 let reconnectAttempts = 0;
@@ -140,7 +140,7 @@ export function runConnectSnippet(
     'connectWebSocket',
     'console',
     'setTimeout',
-    `${CONNECT_AND_SUBSCRIBE.replace('localhost:8080', hostPort)}\nreturn { ws: () => ws, subscribeTask, unsubscribeTask };`,
+    `${GUIDE_CONNECT_AND_SUBSCRIBE.replace('localhost:8080', hostPort)}\nreturn { ws: () => ws, subscribeTask, unsubscribeTask };`,
   );
   // The snippet reconnects 3 s after a close; the test ends before that matters, so its timer is a no-op.
   return run(WebSocket, page.updateProgress, page.updateStatus, () => {}, quietConsole, () => {}) as GuideClient;
@@ -157,7 +157,7 @@ export function runReconnectSnippet(
     'handleMessage',
     'console',
     'setTimeout',
-    `${RECONNECT.replaceAll('localhost:8080', hostPort)}\nreturn { ws: () => ws, subscribeTask, connectWebSocket };`,
+    `${GUIDE_RECONNECT.replaceAll('localhost:8080', hostPort)}\nreturn { ws: () => ws, subscribeTask, connectWebSocket };`,
   );
   return run(WebSocket, handleMessage, quietConsole, schedule) as GuideClient;
 }
