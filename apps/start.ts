@@ -1,17 +1,20 @@
 /**
  * `npm start`: the whole of taskpulse in one process on one port (PORT, default 8080). The gateway
  * (uWebSockets.js) serves ws://…/api/v1/ws and hands every other HTTP request to the Fastify API through
- * app.inject(). Without REDIS_URL: the memory engine and demo jobs run in process. With REDIS_URL: the
- * Redis engine, the BullMQ demo queue and its worker (and any BRIDGE_QUEUES bridges) in this process.
- * SIGINT/SIGTERM drain the gateway, then close the worker, the API and the engine.
+ * app.inject(), including `GET /`, the demo page. This file is the composition: it hands the API its
+ * demo jobs. Without REDIS_URL: the memory engine and the worker's in-process runner. With REDIS_URL:
+ * the Redis engine, the API's BullMQ demo queue and the worker consuming it (and any BRIDGE_QUEUES
+ * bridges) in this process. SIGINT/SIGTERM drain the gateway, then close the worker, the demo jobs, the
+ * API and the engine.
  */
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { ConfigError, readInt } from '@taskpulse/config';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
-import { createGateway, ConfigError as GatewayConfigError, readGatewaySettings } from '@taskpulse/gateway';
-import { build, createInjectFallback, DEFAULT_BODY_LIMIT, loadApiConfig } from '@taskpulse/api';
-import { ConfigError, readInt, startVideoWorker } from '@taskpulse/worker';
+import { createGateway, readGatewaySettings } from '@taskpulse/gateway';
+import { build, createInjectFallback, createQueueDemoJobs, DEFAULT_BODY_LIMIT, loadApiConfig, type DemoJobs } from '@taskpulse/api';
+import { createInProcessRunner, startVideoWorker } from '@taskpulse/worker';
 
 /** How long start-up waits for Redis before listening anyway. */
 const ENGINE_WAIT_MS = 5000;
@@ -20,9 +23,12 @@ function readConfig() {
   try {
     const gateway = readGatewaySettings(process.env);
     const api = loadApiConfig(process.env, { defaultPort: 8080 });
-    return { gateway, api, concurrency: readInt(process.env, 'CONCURRENCY', 4, 1, 256) };
+    // The worker's two settings (its own config requires REDIS_URL, which npm start does not).
+    const concurrency = readInt(process.env, 'CONCURRENCY', 4, 1, 256);
+    const stepMs = readInt(process.env, 'STEP_DELAY_MS', 400, 0, 60_000);
+    return { gateway, api, concurrency, stepMs };
   } catch (error) {
-    if (!(error instanceof ConfigError) && !(error instanceof GatewayConfigError)) throw error;
+    if (!(error instanceof ConfigError)) throw error;
     process.stderr.write(`start: configuration error: ${error.message}\n`);
     process.exit(1);
   }
@@ -46,13 +52,18 @@ async function main(): Promise<void> {
   const reporter = createReporter(engine);
   const registry = new Registry();
 
+  // Typed as the API's DemoJobs: here the compiler checks the worker's job data against the API's input.
+  const demoJobs: DemoJobs & { close(): Promise<void> } =
+    redisUrl === undefined
+      ? createInProcessRunner(reporter, { stepMs: config.stepMs, logger: logger.child({ part: 'demo-runner' }) })
+      : createQueueDemoJobs({ connection: { url: redisUrl }, queueName: config.api.demoQueue, logger: logger.child({ part: 'demo-queue' }) });
   const api = await build({
     engine,
     reporter,
     redisUrl,
-    demoQueue: config.api.demoQueue,
     bridgeQueues: config.api.bridgeQueues,
-    stepMs: config.api.stepMs,
+    demoJobs,
+    cleanupIntervalMs: config.api.cleanupIntervalMs,
     registry,
     logger: logger.child({ part: 'api' }),
   });
@@ -66,7 +77,7 @@ async function main(): Promise<void> {
           logger: logger.child({ part: 'worker' }),
           queueName: config.api.demoQueue,
           concurrency: config.concurrency,
-          stepMs: config.api.stepMs,
+          stepMs: config.stepMs,
         });
   const gateway = createGateway({
     engine,
@@ -85,10 +96,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     stopping = true;
-    logger.info({ signal }, 'closing: gateway, worker, api, engine');
+    logger.info({ signal }, 'closing: gateway, worker, demo jobs, api, engine');
     (async () => {
       await gateway.close();
       await worker?.close();
+      await demoJobs.close();
       await api.close();
       await engine.close();
     })().then(
@@ -109,6 +121,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     [
       `taskpulse listening on http://${base} (${mode})`,
+      `  demo page  http://${base}/`,
       `  WebSocket  ws://${base}/api/v1/ws?user_id=user-123`,
       `  REST       http://${base}/api/v1/progress/{task_id}  …/history  /api/v1/progress/stats  /api/v1/websocket/stats`,
       `  demo job   curl -s -X POST http://${base}/api/v1/demo/jobs -H 'content-type: application/json' -d '{"user_id":"user-123"}'`,

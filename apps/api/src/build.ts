@@ -1,7 +1,8 @@
 /**
  * The API as a Fastify instance, built apart from `listen` (tests use `app.inject()`, the all-in-one
  * start script forwards the gateway's HTTP requests to it). Plugins: metrics, engine + reporter, BullMQ
- * jobs; then the routes. Bodies are validated strictly (no coercion, no unknown fields); params and
+ * bridges, the periodic history cleanup; then the routes. Demo jobs are handed in (`demoJobs`), so the
+ * API depends on no other app. Bodies are validated strictly (no coercion, no unknown fields); params and
  * query strings are coerced (`?limit=20` is a number).
  */
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
@@ -11,11 +12,13 @@ import type { Engine } from '@taskpulse/engine';
 import type { ProgressReporter } from '@taskpulse/reporter';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import type { DemoJobs } from './demo-queue';
+import type { DemoJobs } from './demo-jobs';
 import { ApiError, registerErrorHandling } from './error-handler';
 import { createApiMetrics, instrumentRequests, type ApiMetrics } from './metrics';
 import { enginePlugin } from './plugins/engine-plugin';
-import { jobsPlugin } from './plugins/jobs-plugin';
+import { bridgesPlugin } from './plugins/bridges-plugin';
+import { DEFAULT_CLEANUP_INTERVAL_MS, historyCleanupPlugin } from './plugins/history-cleanup-plugin';
+import { demoPageRoutes } from './routes/demo-page-routes';
 import { demoRoutes } from './routes/demo-routes';
 import { healthRoutes } from './routes/health-routes';
 import { progressRoutes } from './routes/progress-routes';
@@ -35,17 +38,17 @@ export interface BuildOptions {
   /** Use this engine (the caller closes it); else one is created from `redisUrl` (or memory) and closed with the app. */
   engine?: Engine;
   reporter?: ProgressReporter;
-  /** Redis for a created engine and for BullMQ (demo queue, bridge). */
+  /** Redis for a created engine and for the BullMQ bridges. */
   redisUrl?: string;
   /** Key prefix of a created engine (default tp). */
   prefix?: string;
   /** BullMQ connection (default `{ url: redisUrl }` when redisUrl is set). */
   bullmqConnection?: ConnectionOptions;
-  demoQueue?: string;
   bridgeQueues?: string[];
-  demo?: DemoJobs;
-  /** Step duration of in-process demo jobs, ms. */
-  stepMs?: number;
+  /** Where `POST /api/v1/demo/jobs` sends jobs (the caller closes it); without it that route answers 404. */
+  demoJobs?: DemoJobs;
+  /** Milliseconds between history cleanups (the guide's hourly CleanupOldHistory); 0 is off. Default 1 h. */
+  cleanupIntervalMs?: number;
   /** Metrics go here (default: a new registry, reachable as `app.apiMetrics.registry`). */
   registry?: Registry;
   /** A pino logger (default: none). */
@@ -80,15 +83,11 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     prefix: options.prefix,
   });
   const connection = options.bullmqConnection ?? (options.redisUrl === undefined ? undefined : { url: options.redisUrl });
-  await app.register(jobsPlugin, {
-    connection,
-    demoQueue: options.demoQueue,
-    bridgeQueues: options.bridgeQueues,
-    demo: options.demo,
-    stepMs: options.stepMs,
-  });
+  await app.register(bridgesPlugin, { connection, bridgeQueues: options.bridgeQueues });
+  await app.register(historyCleanupPlugin, { intervalMs: options.cleanupIntervalMs ?? DEFAULT_CLEANUP_INTERVAL_MS });
 
   await app.register(healthRoutes);
+  await app.register(demoPageRoutes);
   await app.register(async (api) => {
     // Every API route needs the engine: answer 503 at once rather than wait on a dead connection.
     api.addHook('onRequest', async () => {
@@ -97,7 +96,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     await api.register(statsRoutes);
     await api.register(progressRoutes);
     await api.register(publishRoutes);
-    await api.register(demoRoutes);
+    await api.register(demoRoutes, { demoJobs: options.demoJobs });
   });
   return app;
 }

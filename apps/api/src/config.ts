@@ -1,19 +1,22 @@
 /**
  * The API's configuration, read from the environment once at start. PORT (default 8081), HOST, REDIS_URL
- * (required by the cluster entry point), KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES, STEP_DELAY_MS.
+ * (required by the cluster entry point), KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES, CLEANUP_INTERVAL_MS.
  */
 import {
   ConfigError,
+  readDurationMs,
+  readHost,
   readInt,
   readLogLevel,
   readName,
   readNameList,
   readRedisUrl,
   requireRedisUrl,
-  VIDEO_QUEUE,
   type Env,
   type LogLevel,
-} from '@taskpulse/worker';
+} from '@taskpulse/config';
+import { DEFAULT_CLEANUP_INTERVAL_MS } from './plugins/history-cleanup-plugin';
+import { DEFAULT_DEMO_QUEUE } from './demo-queue';
 
 export interface ApiConfig {
   port: number;
@@ -21,15 +24,15 @@ export interface ApiConfig {
   redisUrl: string | undefined;
   keyPrefix: string;
   logLevel: LogLevel;
-  /** Queue `POST /api/v1/demo/jobs` enqueues to (default video_processing). */
+  /** Queue `POST /api/v1/demo/jobs` enqueues to when there is Redis (default video_processing). */
   demoQueue: string;
   /**
    * Queues of plain BullMQ jobs the bridge reports (default none). The demo queue may not be one of
    * them: its worker reports through the reporter, and the bridge would report every job twice.
    */
   bridgeQueues: string[];
-  /** Step duration of in-process demo jobs, ms (default 400). */
-  stepMs: number;
+  /** Milliseconds between history cleanups (default 1 h, 0 = off). */
+  cleanupIntervalMs: number;
 }
 
 export interface LoadApiConfigOptions {
@@ -41,7 +44,7 @@ export interface LoadApiConfigOptions {
 
 /** Reads and validates the API's environment; throws ConfigError naming the bad variable. */
 export function loadApiConfig(env: Env = process.env, options: LoadApiConfigOptions = {}): ApiConfig {
-  const demoQueue = readName(env, 'DEMO_QUEUE', VIDEO_QUEUE);
+  const demoQueue = readName(env, 'DEMO_QUEUE', DEFAULT_DEMO_QUEUE);
   const bridgeQueues = readNameList(env, 'BRIDGE_QUEUES', []);
   if (bridgeQueues.includes(demoQueue)) {
     throw new ConfigError(
@@ -58,12 +61,10 @@ export function loadApiConfig(env: Env = process.env, options: LoadApiConfigOpti
     logLevel: readLogLevel(env),
     demoQueue,
     bridgeQueues,
-    stepMs: readInt(env, 'STEP_DELAY_MS', 400, 0, 60_000),
+    cleanupIntervalMs: readDurationMs(env, 'CLEANUP_INTERVAL_MS', DEFAULT_CLEANUP_INTERVAL_MS, {
+      min: 1000,
+      max: 86_400_000,
+      zeroMeansOff: true,
+    }),
   };
-}
-
-function readHost(env: Env): string {
-  const host = env.HOST?.trim() || '0.0.0.0';
-  if (!/^[A-Za-z0-9.:-]+$/.test(host)) throw new ConfigError('HOST', 'an interface address or host name, e.g. 0.0.0.0', host);
-  return host;
 }

@@ -1,30 +1,33 @@
 /**
- * Where `POST /api/v1/demo/jobs` puts a job: on the BullMQ demo queue when there is Redis (a worker
- * process runs it), else on the in-process runner. Both answer with the task id the job will report under.
+ * Demo jobs on a BullMQ queue: what the cluster API (main.ts) and `npm start` with Redis hand to build().
+ * A worker process consuming the same queue runs them. Needs only bullmq's Queue and the queue name.
  */
 import { Queue, type ConnectionOptions } from 'bullmq';
 import type { Logger } from 'pino';
-import { newVideoTaskId, VIDEO_QUEUE, type VideoJobData } from '@taskpulse/worker';
+import type { DemoJobInput, DemoJobs } from './demo-jobs';
 
-/** Enqueues demo jobs; `close` releases what it holds. */
-export interface DemoJobs {
-  readonly mode: 'queue' | 'in-process';
-  enqueue(data: VideoJobData): Promise<{ taskId: string }>;
-  close(): Promise<void>;
+/** The guide's queue name; the worker's QUEUE_NAME has the same default. */
+export const DEFAULT_DEMO_QUEUE = 'video_processing';
+
+export interface QueueDemoJobsOptions {
+  connection: ConnectionOptions;
+  /** Default video_processing. */
+  queueName?: string;
+  logger: Logger;
 }
 
-/** Demo jobs on a BullMQ queue; the job id is the task id. */
-export function createQueueDemoJobs(connection: ConnectionOptions, queueName: string, logger: Logger): DemoJobs {
-  const queue = new Queue<VideoJobData>(queueName, { connection });
+/** DemoJobs that add to a BullMQ queue (the job id is the task id); `close` releases the queue's connection. */
+export function createQueueDemoJobs(options: QueueDemoJobsOptions): DemoJobs & { close(): Promise<void> } {
+  const queueName = options.queueName ?? DEFAULT_DEMO_QUEUE;
+  const queue = new Queue<DemoJobInput>(queueName, { connection: options.connection });
   // Redis trouble surfaces to the caller of enqueue; the connection's own errors are the operator's to see.
-  queue.on('error', (error) => logger.warn({ err: error, queue: queueName }, 'demo queue connection error'));
+  queue.on('error', (error) => options.logger.warn({ err: error, queue: queueName }, 'demo queue connection error'));
   return {
     mode: 'queue',
-    async enqueue(data) {
-      const taskId = data.task_id ?? newVideoTaskId();
+    async enqueue(input) {
       // Finished jobs are kept only briefly: the task's history lives in the engine, not in BullMQ.
-      await queue.add(VIDEO_QUEUE, data, { jobId: taskId, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } });
-      return { taskId };
+      await queue.add(queueName, input, { jobId: input.task_id, removeOnComplete: { count: 1000 }, removeOnFail: { count: 1000 } });
+      return { task_id: input.task_id };
     },
     close: () => queue.close(),
   };

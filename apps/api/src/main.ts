@@ -1,14 +1,17 @@
 /**
- * The API's cluster entry point: Redis engine, reporter, demo queue, bridges, listen. Prints
- * `api listening on …` once it accepts requests; SIGTERM/SIGINT close the server, then the engine.
- * Env: REDIS_URL (required), PORT (8081), HOST, KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES.
+ * The API's cluster entry point: Redis engine, reporter, the BullMQ demo queue (a worker process runs its
+ * jobs), bridges, history cleanup, listen. Prints `api listening on …` once it accepts requests;
+ * SIGTERM/SIGINT close the server, then the demo queue and the engine.
+ * Env: REDIS_URL (required), PORT (8081), HOST, KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES,
+ * CLEANUP_INTERVAL_MS.
  */
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRedisEngine } from '@taskpulse/engine';
-import { ConfigError } from '@taskpulse/worker';
+import { ConfigError } from '@taskpulse/config';
 import { build } from './build';
 import { loadApiConfig, type ApiConfig } from './config';
+import { createQueueDemoJobs } from './demo-queue';
 
 /** How long start-up waits for Redis before listening anyway (routes answer 503 until it is ready). */
 const ENGINE_WAIT_MS = 5000;
@@ -32,11 +35,17 @@ async function main(): Promise<void> {
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'taskpulse_api_' });
+  const demoJobs = createQueueDemoJobs({
+    connection: { url: config.redisUrl! },
+    queueName: config.demoQueue,
+    logger: logger.child({ component: 'demo-queue' }),
+  });
   const app = await build({
     engine,
     redisUrl: config.redisUrl,
-    demoQueue: config.demoQueue,
     bridgeQueues: config.bridgeQueues,
+    demoJobs,
+    cleanupIntervalMs: config.cleanupIntervalMs,
     registry,
     logger,
   });
@@ -51,6 +60,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, 'api closing');
     app
       .close()
+      .then(() => demoJobs.close())
       .then(() => engine.close())
       .then(
         () => process.exit(0),

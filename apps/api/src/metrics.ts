@@ -1,6 +1,6 @@
 /**
  * The API's Prometheus metrics on a registry passed in (never the global one): request durations by
- * route pattern (never a raw task or user id), errors by code, demo jobs by mode.
+ * route pattern (never a raw task or user id), errors by code, demo jobs by mode, history cleanup runs.
  */
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -10,6 +10,10 @@ export interface ApiMetrics {
   requestDuration: Histogram<'method' | 'route' | 'status_code'>;
   errors: Counter<'code'>;
   demoJobs: Counter<'mode'>;
+  /** Tasks the periodic history cleanup dropped. */
+  cleanupDropped: Counter;
+  /** Periodic history cleanups that failed (each is logged with its context). */
+  cleanupFailures: Counter;
 }
 
 /** Creates (or, on a registry that already has them, reuses) the API's metrics. */
@@ -45,6 +49,24 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
           name: 'taskpulse_api_demo_jobs_total',
           help: 'Demo jobs enqueued, by mode (queue or in-process).',
           labelNames: ['mode'] as const,
+          registers: [registry],
+        }),
+    ),
+    cleanupDropped: reuse(
+      'taskpulse_api_cleanup_dropped_total',
+      () =>
+        new Counter({
+          name: 'taskpulse_api_cleanup_dropped_total',
+          help: 'Expired tasks dropped by the periodic history cleanup.',
+          registers: [registry],
+        }),
+    ),
+    cleanupFailures: reuse(
+      'taskpulse_api_cleanup_failures_total',
+      () =>
+        new Counter({
+          name: 'taskpulse_api_cleanup_failures_total',
+          help: 'Periodic history cleanups that failed.',
           registers: [registry],
         }),
     ),

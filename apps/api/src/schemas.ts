@@ -3,6 +3,7 @@
  * unknown fields) and what it answers. Limits come from packages/protocol so both checks agree.
  */
 import { ID_PATTERN, LIMITS, MAX_ID_LENGTH, TASK_STATUSES } from '@taskpulse/protocol';
+import { DEMO_MAX_STEP_MS } from './demo-jobs';
 
 const id = { type: 'string', minLength: 1, maxLength: MAX_ID_LENGTH, pattern: ID_PATTERN.source } as const;
 const percent = { type: 'number', minimum: 0, maximum: 100 } as const;
@@ -39,7 +40,13 @@ export const broadcastBody = body(
   { task_id: id, progress: percent, message, current_step: stepName, completed_steps: count, total_steps: count },
   ['task_id', 'progress'],
 );
-export const demoJobBody = body({ user_id: id, project_id: id, fail_at_step: { type: 'integer', minimum: 1, maximum: 4 } });
+/** DemoJobInput without the task id, which the API chooses. */
+export const demoJobBody = body({
+  user_id: id,
+  project_id: id,
+  fail_at_step: { type: 'integer', minimum: 1, maximum: 4 },
+  step_ms: { type: 'integer', minimum: 0, maximum: DEMO_MAX_STEP_MS },
+});
 
 export const errorResponse = {
   type: 'object',

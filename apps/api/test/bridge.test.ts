@@ -25,7 +25,7 @@ it('reports a plain BullMQ job of a bridged queue', async () => {
   const queueName = `plain${randomUUID().slice(0, 8)}`;
   engine = createRedisEngine({ url, prefix: randomPrefix(), logger: silentLogger });
   await engine.ready();
-  app = await build({ engine, redisUrl: url, bridgeQueues: [queueName], demoQueue: `demo${randomUUID().slice(0, 8)}`, logger: silentLogger });
+  app = await build({ engine, redisUrl: url, bridgeQueues: [queueName], logger: silentLogger });
   await app.ready();
   expect(app.bridges.map((b) => b.queueName)).toEqual([queueName]);
   await Promise.all(app.bridges.map((b) => b.ready()));

@@ -1,6 +1,6 @@
-/** loadApiConfig and the worker's loadWorkerConfig: defaults, and ConfigError naming the variable and the form. */
+/** loadApiConfig: defaults, every variable, and ConfigError naming the variable and the form. */
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadWorkerConfig } from '@taskpulse/worker';
+import { ConfigError } from '@taskpulse/config';
 import { loadApiConfig } from '../src/config';
 
 function configError(run: () => unknown): ConfigError {
@@ -23,7 +23,7 @@ describe('loadApiConfig', () => {
       logLevel: 'info',
       demoQueue: 'video_processing',
       bridgeQueues: [],
-      stepMs: 400,
+      cleanupIntervalMs: 3_600_000,
     });
     expect(loadApiConfig({}, { defaultPort: 8080 }).port).toBe(8080);
   });
@@ -37,7 +37,7 @@ describe('loadApiConfig', () => {
       LOG_LEVEL: 'debug',
       DEMO_QUEUE: 'demo',
       BRIDGE_QUEUES: 'emails, reports,,',
-      STEP_DELAY_MS: '50',
+      CLEANUP_INTERVAL_MS: '5m',
     });
     expect(config).toEqual({
       port: 9000,
@@ -47,9 +47,11 @@ describe('loadApiConfig', () => {
       logLevel: 'debug',
       demoQueue: 'demo',
       bridgeQueues: ['emails', 'reports'],
-      stepMs: 50,
+      cleanupIntervalMs: 300_000,
     });
     expect(loadApiConfig({ BRIDGE_QUEUES: '' }).bridgeQueues).toEqual([]);
+    expect(loadApiConfig({ CLEANUP_INTERVAL_MS: '0' }).cleanupIntervalMs).toBe(0);
+    expect(loadApiConfig({ CLEANUP_INTERVAL_MS: '90000' }).cleanupIntervalMs).toBe(90_000);
   });
 
   it.each([
@@ -62,7 +64,8 @@ describe('loadApiConfig', () => {
     [{ DEMO_QUEUE: 'x{y}' }, 'DEMO_QUEUE', '1-64 letters'],
     [{ BRIDGE_QUEUES: 'ok,b@d' }, 'BRIDGE_QUEUES', 'comma-separated list'],
     [{ BRIDGE_QUEUES: 'video_processing' }, 'BRIDGE_QUEUES', 'without the demo queue'],
-    [{ STEP_DELAY_MS: '-1' }, 'STEP_DELAY_MS', 'a whole number from 0 to 60000'],
+    [{ CLEANUP_INTERVAL_MS: '500' }, 'CLEANUP_INTERVAL_MS', 'from 1000 to 86400000, or 0 for off'],
+    [{ CLEANUP_INTERVAL_MS: 'hourly' }, 'CLEANUP_INTERVAL_MS', 'a duration in ms'],
     [{ HOST: 'a host' }, 'HOST', 'an interface address'],
   ])('%j → ConfigError naming %s', (env, variable, expected) => {
     const error = configError(() => loadApiConfig(env));
@@ -74,27 +77,5 @@ describe('loadApiConfig', () => {
   it('requires REDIS_URL for the cluster entry point', () => {
     const error = configError(() => loadApiConfig({}, { requireRedis: true }));
     expect(error.message).toBe('REDIS_URL must be a Redis URL like redis://host:6379 (required), got nothing');
-  });
-});
-
-describe('loadWorkerConfig', () => {
-  it('requires REDIS_URL and has the documented defaults', () => {
-    expect(configError(() => loadWorkerConfig({})).variable).toBe('REDIS_URL');
-    expect(loadWorkerConfig({ REDIS_URL: 'redis://r:6379' })).toEqual({
-      redisUrl: 'redis://r:6379',
-      keyPrefix: 'tp',
-      queueName: 'video_processing',
-      concurrency: 4,
-      stepMs: 400,
-      logLevel: 'info',
-    });
-  });
-
-  it.each([
-    [{ CONCURRENCY: '0' }, 'CONCURRENCY'],
-    [{ QUEUE_NAME: 'a:b' }, 'QUEUE_NAME'],
-    [{ STEP_DELAY_MS: 'fast' }, 'STEP_DELAY_MS'],
-  ])('%j → ConfigError naming %s', (env, variable) => {
-    expect(configError(() => loadWorkerConfig({ REDIS_URL: 'redis://r:6379', ...env })).variable).toBe(variable);
   });
 });

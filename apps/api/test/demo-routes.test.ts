@@ -1,96 +1,116 @@
-/** POST /api/v1/demo/jobs: in process on the memory engine, and on a real BullMQ queue with a worker. */
+/**
+ * POST /api/v1/demo/jobs hands jobs to the DemoJobs the API was built with: a recording stand-in here
+ * (the API runs no job itself), and the real BullMQ queue of createQueueDemoJobs on Redis. The worker
+ * running them end to end is covered by start.test.ts (both modes) and the cluster e2e test.
+ */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import type { Worker } from 'bullmq';
-import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
-import { createReporter } from '@taskpulse/reporter';
-import { waitFor } from '@taskpulse/testkit';
-import { startVideoWorker } from '@taskpulse/worker';
+import { Queue } from 'bullmq';
+import { EngineUnavailableError } from '@taskpulse/engine';
 import { build } from '../src/build';
-import { randomPrefix, silentLogger } from './engines';
+import { createQueueDemoJobs, type DemoJobInput, type DemoJobs } from '../src/index';
+import { silentLogger } from './engines';
 
-const GUIDE = ['running', '下载视频', '视频转码', '生成缩略图', '上传视频', 'completed'];
+const TASK_ID = /^video-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-async function sequence(app: FastifyInstance, taskId: string): Promise<string[]> {
-  const res = await app.inject(`/api/v1/progress/${taskId}/history?limit=100`);
-  if (res.statusCode !== 200) return [];
-  return res
-    .json()
-    .items.reverse()
-    .map((f: any) => (f.type === 'status' ? f.payload.status : f.payload.current_step));
+/** DemoJobs that only records what it is given. */
+function recordingJobs(fail?: Error): DemoJobs & { inputs: DemoJobInput[] } {
+  const inputs: DemoJobInput[] = [];
+  return {
+    mode: 'recorded',
+    inputs,
+    enqueue: async (input) => {
+      if (fail) throw fail;
+      inputs.push(input);
+      return { task_id: input.task_id };
+    },
+  };
 }
 
-const finished = (app: FastifyInstance, taskId: string) =>
-  waitFor(`task ${taskId} to finish`, async () => {
-    const seq = await sequence(app, taskId);
-    return ['completed', 'failed'].includes(seq.at(-1) ?? '') ? seq : null;
-  }, 20_000);
-
 let app: FastifyInstance | undefined;
-let engine: Engine | undefined;
-let worker: Worker | undefined;
+const closers: Array<() => Promise<unknown>> = [];
 
 afterEach(async () => {
   await app?.close();
-  await worker?.close();
-  await engine?.close();
-  app = engine = worker = undefined;
+  app = undefined;
+  for (const close of closers.splice(0)) await close();
 });
 
-describe('demo jobs without Redis', () => {
-  it('answers 202 with a task id once started, and runs the guide sequence in process', async () => {
-    engine = createMemoryEngine();
-    app = await build({ engine, stepMs: 5 });
-    const res = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: { user_id: 'user-123', project_id: 'project-456' } });
+describe('demo jobs through an injected DemoJobs', () => {
+  it('answers 202 with a task id the API chose and hands over the validated input', async () => {
+    const jobs = recordingJobs();
+    app = await build({ demoJobs: jobs });
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/demo/jobs',
+      payload: { user_id: 'user-123', project_id: 'project-456', fail_at_step: 3, step_ms: 25 },
+    });
     expect(res.statusCode).toBe(202);
     const taskId = res.json().task_id;
-    expect((await app.inject(`/api/v1/progress/${taskId}`)).json()).toMatchObject({ status: 'running', user_id: 'user-123' });
-    expect(await finished(app, taskId)).toEqual(GUIDE);
-    expect(await app.apiMetrics.registry.metrics()).toContain('taskpulse_api_demo_jobs_total{mode="in-process"} 1');
+    expect(taskId).toMatch(TASK_ID);
+    expect(jobs.inputs).toEqual([{ task_id: taskId, user_id: 'user-123', project_id: 'project-456', fail_at_step: 3, step_ms: 25 }]);
+    expect(await app.apiMetrics.registry.metrics()).toContain('taskpulse_api_demo_jobs_total{mode="recorded"} 1');
   });
 
-  it('accepts an empty POST and fails at the asked step with the cause chain', async () => {
-    engine = createMemoryEngine();
-    app = await build({ engine, stepMs: 5 });
-    expect((await app.inject({ method: 'POST', url: '/api/v1/demo/jobs' })).statusCode).toBe(202);
-    const res = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: { fail_at_step: 1 } });
-    const taskId = res.json().task_id;
-    expect(await finished(app, taskId)).toEqual(['running', '下载视频', 'failed']);
-    expect((await app.inject(`/api/v1/progress/${taskId}`)).json().error).toBe('视频处理失败: 下载视频失败: 连接视频源超时');
+  it('accepts an empty POST, and gives every job its own task id', async () => {
+    const jobs = recordingJobs();
+    app = await build({ demoJobs: jobs });
+    const first = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs' });
+    const second = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: {} });
+    expect([first.statusCode, second.statusCode]).toEqual([202, 202]);
+    expect(first.json().task_id).not.toBe(second.json().task_id);
+    expect(jobs.inputs.map((input) => Object.keys(input))).toEqual([['task_id'], ['task_id']]);
   });
 
-  it('refuses bad demo bodies naming the field', async () => {
-    app = await build({ stepMs: 5 });
+  it('refuses bad demo bodies naming the field, and enqueues nothing', async () => {
+    const jobs = recordingJobs();
+    app = await build({ demoJobs: jobs });
     for (const [body, field] of [
       [{ fail_at_step: 5 }, 'fail_at_step'],
+      [{ fail_at_step: '2' }, 'fail_at_step'],
       [{ user_id: 'a b' }, 'user_id'],
       [{ task_id: 'chosen' }, 'task_id'],
+      [{ step_ms: -1 }, 'step_ms'],
+      [{ step_ms: 10_001 }, 'step_ms'],
     ] as const) {
       const res = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: body });
       expect(res.statusCode).toBe(400);
       expect(res.json().error.field).toBe(field);
     }
-    expect((await app.inject('/api/v1/progress/stats')).json().tasks).toBe(0);
+    expect(jobs.inputs).toEqual([]);
+  });
+
+  it('answers 404 when the API was built without demo jobs', async () => {
+    app = await build();
+    const res = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: {} });
+    expect(res.statusCode).toBe(404);
+    expect(res.json().error).toEqual({ code: 'not_found', message: 'demo jobs are not enabled on this server' });
+  });
+
+  it("maps the DemoJobs' failure like any other: an engine that is down is a 503", async () => {
+    app = await build({ demoJobs: recordingJobs(new EngineUnavailableError('redis is down')), logger: silentLogger });
+    const res = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: {} });
+    expect(res.statusCode).toBe(503);
+    expect(res.json().error.code).toBe('unavailable');
   });
 });
 
-describe('demo jobs with Redis', () => {
-  it('enqueues on the BullMQ demo queue, where the video worker runs the guide sequence', async () => {
+describe('createQueueDemoJobs', () => {
+  it('puts the job on the BullMQ queue with the task id as job id', async () => {
     const url = inject('redisUrl');
-    const demoQueue = `q${randomUUID().slice(0, 8)}`;
-    const redis = createRedisEngine({ url, prefix: randomPrefix(), logger: silentLogger });
-    engine = redis;
-    await redis.ready();
-    const reporter = createReporter(engine);
-    worker = startVideoWorker({ connection: { url }, reporter, logger: silentLogger, queueName: demoQueue, stepMs: 5 });
-    app = await build({ engine, reporter, redisUrl: url, demoQueue, logger: silentLogger });
-    expect(app.demoJobs.mode).toBe('queue');
-    const ok = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: { user_id: 'user-123' } });
-    expect(ok.statusCode).toBe(202);
-    const bad = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: { fail_at_step: 2 } });
-    expect(await finished(app, ok.json().task_id)).toEqual(GUIDE);
-    expect(await finished(app, bad.json().task_id)).toEqual(['running', '下载视频', '视频转码', 'failed']);
-    expect((await app.inject(`/api/v1/progress/${bad.json().task_id}`)).json().error).toBe('视频处理失败: 视频转码失败: ffmpeg 退出，代码 1');
+    const queueName = `q${randomUUID().slice(0, 8)}`;
+    const demoJobs = createQueueDemoJobs({ connection: { url }, queueName, logger: silentLogger });
+    const queue = new Queue(queueName, { connection: { url } });
+    closers.push(() => demoJobs.close(), () => queue.obliterate({ force: true }).then(() => queue.close()));
+    app = await build({ demoJobs, logger: silentLogger });
+
+    const res = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: { user_id: 'user-123', fail_at_step: 2 } });
+    expect(res.statusCode).toBe(202);
+    const taskId = res.json().task_id;
+    const job = await queue.getJob(taskId);
+    expect(job?.data).toEqual({ task_id: taskId, user_id: 'user-123', fail_at_step: 2 });
+    expect(await queue.getWaitingCount()).toBe(1);
+    expect(await app.apiMetrics.registry.metrics()).toContain('taskpulse_api_demo_jobs_total{mode="queue"} 1');
   });
 });

@@ -40,7 +40,7 @@ describe('health and metrics', () => {
     expect(mine.isReady()).toBe(true);
     await mine.close();
 
-    const created = await build({ redisUrl: inject('redisUrl'), prefix: randomPrefix(), demo: { mode: 'in-process', enqueue: async () => ({ taskId: 'x' }), close: async () => {} } });
+    const created = await build({ redisUrl: inject('redisUrl'), prefix: randomPrefix() });
     const engine = created.engine;
     expect(engine.kind).toBe('redis');
     await created.close();

@@ -5,7 +5,8 @@
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRedisEngine } from '@taskpulse/engine';
-import { ConfigError, loadGatewayConfig, type GatewayConfig } from './config';
+import { ConfigError } from '@taskpulse/config';
+import { loadGatewayConfig, type GatewayConfig } from './config';
 import { createGateway } from './gateway';
 
 function readConfig(): GatewayConfig {

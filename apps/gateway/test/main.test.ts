@@ -2,7 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { freePort, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
-import { ConfigError, loadGatewayConfig, readGatewaySettings } from '../src/index';
+import { ConfigError } from '@taskpulse/config';
+import { loadGatewayConfig, readGatewaySettings } from '../src/index';
 import { closeAll, closeLater } from './support/gateways';
 import { closeAllClients, connectClient } from './support/ws-client';
 import { createEngine, newPrefix } from './support/engines';

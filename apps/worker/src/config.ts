@@ -1,5 +1,5 @@
 /** The worker's configuration, read from the environment once at start. */
-import { readInt, readLogLevel, readName, requireRedisUrl, type Env, type LogLevel } from './env';
+import { readInt, readLogLevel, readName, requireRedisUrl, type Env, type LogLevel } from '@taskpulse/config';
 import { VIDEO_QUEUE } from './video-worker';
 
 export interface WorkerConfig {

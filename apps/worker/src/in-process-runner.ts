@@ -13,10 +13,13 @@ export interface InProcessRunnerOptions {
   logger?: Logger;
 }
 
-/** Runs demo jobs in this process; `enqueue` answers once the job's start is recorded. */
+/**
+ * Runs demo jobs in this process; `enqueue` answers once the job's start is recorded. Its shape is what
+ * the API's build() takes as `demoJobs`, so `npm start` hands it over without the API knowing this app.
+ */
 export interface InProcessRunner {
   readonly mode: 'in-process';
-  enqueue(data: VideoJobData): Promise<{ taskId: string }>;
+  enqueue(data: VideoJobData): Promise<{ task_id: string }>;
   /** Jobs still running. */
   running(): number;
   /** Interrupts running jobs (nothing more is reported for them) and waits until they stop. */
@@ -45,7 +48,7 @@ export function createInProcessRunner(reporter: ProgressReporter, options: InPro
           signal: abort.signal,
           onStarted: () => {
             started = true;
-            resolve({ taskId });
+            resolve({ task_id: taskId });
           },
         })
           .catch((error: unknown) => {

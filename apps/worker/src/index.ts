@@ -1,5 +1,4 @@
 export * from './config';
-export * from './env';
 export * from './in-process-runner';
 export * from './video-processor';
 export * from './video-worker';

@@ -5,9 +5,9 @@
  */
 import { createRedisEngine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
+import { ConfigError } from '@taskpulse/config';
 import { pino } from 'pino';
 import { loadWorkerConfig, type WorkerConfig } from './config';
-import { ConfigError } from './env';
 import { startVideoWorker } from './video-worker';
 
 function readConfig(): WorkerConfig {

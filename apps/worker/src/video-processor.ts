@@ -6,7 +6,11 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { taskIdOf, type ProgressReporter } from '@taskpulse/reporter';
 
-/** What a demo job carries; every field is optional. */
+/**
+ * What a demo job carries; every field is optional. The API declares the same shape as its DemoJobInput
+ * (and validates it at the edge); apps/start.ts, which hands this worker's runner to the API, is where
+ * the compiler checks the two agree. Apps never import each other.
+ */
 export interface VideoJobData {
   /** Overrides the job id as the task id (the reporter's rule, see taskIdOf). */
   task_id?: string;
@@ -14,7 +18,12 @@ export interface VideoJobData {
   project_id?: string;
   /** 1-based step number (1 download … 4 upload) whose work fails; absent for a job that succeeds. */
   fail_at_step?: number;
+  /** Milliseconds each step's stand-in work takes; overrides the worker's STEP_DELAY_MS. */
+  step_ms?: number;
 }
+
+/** The longest step a job may ask for, so a bad job cannot park a worker slot for hours. */
+export const MAX_STEP_MS = 60_000;
 
 /** The parts of a BullMQ job (or an in-process one) the processor reads. */
 export interface VideoJobLike {
@@ -44,6 +53,18 @@ export interface VideoResult {
   video_url: string;
 }
 
+/** Job data the processor cannot run (it came off a queue anyone may write to); nothing is reported. */
+export class VideoJobDataError extends Error {
+  override readonly name = 'VideoJobDataError';
+  constructor(
+    readonly field: keyof VideoJobData,
+    readonly got: unknown,
+    expected: string,
+  ) {
+    super(`video job data: ${field} must be ${expected}, got ${JSON.stringify(got) ?? String(got)}`);
+  }
+}
+
 /** A step's simulated failure, wrapped the way the guide wraps errors (`视频处理失败: %w`). */
 export class VideoProcessingError extends Error {
   override readonly name = 'VideoProcessingError';
@@ -62,8 +83,9 @@ export async function processVideo(
   reporter: ProgressReporter,
   options: ProcessVideoOptions = {},
 ): Promise<VideoResult> {
+  const stepMs = checkedStepMs(job.data, options.stepMs ?? 400);
+  const failAt = checkedFailAt(job.data);
   const taskId = taskIdOf(job);
-  const stepMs = options.stepMs ?? 400;
   const { signal } = options;
   await reporter.notifyTaskStart(taskId, job.data.user_id, job.data.project_id);
   options.onStarted?.();
@@ -71,7 +93,7 @@ export async function processVideo(
     signal?.throwIfAborted();
     await reporter.updateProgressWithSteps(taskId, step.name, index, VIDEO_STEPS.length, step.message);
     await sleep(stepMs, undefined, signal ? { signal } : undefined);
-    if (job.data.fail_at_step === index + 1) {
+    if (failAt === index + 1) {
       const error = new VideoProcessingError(taskId, step.name, { cause: new Error(step.cause) });
       await reporter.notifyTaskFailed(taskId, error);
       throw error;
@@ -80,4 +102,19 @@ export async function processVideo(
   const result: VideoResult = { video_url: `https://example.com/videos/${taskId}.mp4` };
   await reporter.notifyTaskComplete(taskId, result);
   return result;
+}
+
+function checkedStepMs(data: VideoJobData, fallback: number): number {
+  const stepMs = data.step_ms;
+  if (stepMs === undefined) return fallback;
+  if (!Number.isInteger(stepMs) || stepMs < 0 || stepMs > MAX_STEP_MS) {
+    throw new VideoJobDataError('step_ms', stepMs, `a whole number of ms from 0 to ${MAX_STEP_MS}`);
+  }
+  return stepMs;
+}
+
+function checkedFailAt(data: VideoJobData): number | undefined {
+  const failAt = data.fail_at_step;
+  if (failAt === undefined || (Number.isInteger(failAt) && failAt >= 1 && failAt <= VIDEO_STEPS.length)) return failAt;
+  throw new VideoJobDataError('fail_at_step', failAt, `a step number from 1 to ${VIDEO_STEPS.length}`);
 }

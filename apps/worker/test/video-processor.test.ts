@@ -4,7 +4,7 @@ import { createMemoryEngine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
 import { waitFor } from '@taskpulse/testkit';
 import { pino } from 'pino';
-import { createInProcessRunner, processVideo, VideoProcessingError } from '../src/index';
+import { createInProcessRunner, processVideo, VideoJobDataError, VideoProcessingError } from '../src/index';
 import { GUIDE_SEQUENCE, sequence } from './history';
 
 const silent = pino({ level: 'silent' });
@@ -46,11 +46,36 @@ describe('processVideo', () => {
   });
 });
 
+describe('processVideo job data', () => {
+  it("takes the job's step_ms over the worker's step duration", async () => {
+    const engine = createMemoryEngine();
+    // A worker default of a minute would time the test out: the job's 0 must win.
+    await processVideo({ id: 'fast', data: { step_ms: 0 } }, createReporter(engine), { stepMs: 60_000 });
+    expect(await sequence(engine, 'fast')).toEqual(GUIDE_SEQUENCE);
+  });
+
+  it.each([
+    [{ step_ms: -1 }, 'step_ms'],
+    [{ step_ms: 60_001 }, 'step_ms'],
+    [{ step_ms: 1.5 }, 'step_ms'],
+    [{ step_ms: '5' }, 'step_ms'],
+    [{ fail_at_step: 0 }, 'fail_at_step'],
+    [{ fail_at_step: 5 }, 'fail_at_step'],
+    [{ fail_at_step: '2' }, 'fail_at_step'],
+  ])('refuses %j naming the field, and reports nothing', async (data, field) => {
+    const engine = createMemoryEngine();
+    const run = processVideo({ id: 'bad', data: data as never }, createReporter(engine), { stepMs: 0 });
+    await expect(run).rejects.toBeInstanceOf(VideoJobDataError);
+    await expect(run).rejects.toMatchObject({ field, message: expect.stringContaining(`${field} must be`) });
+    expect(await engine.latest('bad')).toBeNull();
+  });
+});
+
 describe('createInProcessRunner', () => {
   it('answers once the start is recorded and runs the job to completion', async () => {
     const engine = createMemoryEngine();
     const runner = createInProcessRunner(createReporter(engine), { stepMs: 5, logger: silent });
-    const { taskId } = await runner.enqueue({ user_id: 'u1' });
+    const { task_id: taskId } = await runner.enqueue({ user_id: 'u1' });
     expect(taskId).toMatch(/^video-[0-9a-f-]{36}$/);
     expect((await engine.latest(taskId))!.fields.status).toBe('"running"');
     await waitFor('the job to finish', () => runner.running() === 0);
@@ -61,7 +86,7 @@ describe('createInProcessRunner', () => {
   it('reports a failing job as failed with its cause chain', async () => {
     const engine = createMemoryEngine();
     const runner = createInProcessRunner(createReporter(engine), { stepMs: 1, logger: silent });
-    const { taskId } = await runner.enqueue({ fail_at_step: 4 });
+    const { task_id: taskId } = await runner.enqueue({ fail_at_step: 4 });
     await waitFor('the job to finish', () => runner.running() === 0);
     expect(await sequence(engine, taskId)).toEqual(['running', '下载视频', '视频转码', '生成缩略图', '上传视频', 'failed']);
     expect(JSON.parse((await engine.latest(taskId))!.fields.error!)).toBe('视频处理失败: 上传视频失败: 对象存储拒绝写入');
@@ -79,7 +104,7 @@ describe('createInProcessRunner', () => {
   it('close interrupts running jobs and waits for them', async () => {
     const engine = createMemoryEngine();
     const runner = createInProcessRunner(createReporter(engine), { stepMs: 60_000, logger: silent });
-    const { taskId } = await runner.enqueue({});
+    const { task_id: taskId } = await runner.enqueue({});
     expect(runner.running()).toBe(1);
     await runner.close();
     expect(runner.running()).toBe(0);

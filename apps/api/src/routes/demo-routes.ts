@@ -1,13 +1,18 @@
 /**
- * `POST /api/v1/demo/jobs`: one run of the guide's video_processing example, on the BullMQ demo queue
- * with Redis or in this process without. Answers 202 with the task id to subscribe to.
+ * `POST /api/v1/demo/jobs`: one run of the guide's video_processing example, handed to the DemoJobs the
+ * API was built with. Answers 202 with the task id to subscribe to; 404 when the API has no demo jobs.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { VideoJobData } from '@taskpulse/worker';
+import { newDemoTaskId, type DemoJobInput, type DemoJobs } from '../demo-jobs';
+import { ApiError } from '../error-handler';
 import { demoJobBody, demoJobResponse, errorResponses } from '../schemas';
 
-export const demoRoutes: FastifyPluginAsync = async (app) => {
-  app.post<{ Body: Omit<VideoJobData, 'task_id'> }>(
+export interface DemoRoutesOptions {
+  demoJobs?: DemoJobs;
+}
+
+export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { demoJobs }) => {
+  app.post<{ Body: Omit<DemoJobInput, 'task_id'> }>(
     '/api/v1/demo/jobs',
     {
       schema: { body: demoJobBody, response: { 202: demoJobResponse, ...errorResponses } },
@@ -16,9 +21,10 @@ export const demoRoutes: FastifyPluginAsync = async (app) => {
       },
     },
     async (request, reply) => {
-      const { taskId } = await app.demoJobs.enqueue(request.body);
-      app.apiMetrics.demoJobs.labels(app.demoJobs.mode).inc();
-      return reply.status(202).send({ task_id: taskId });
+      if (demoJobs === undefined) throw new ApiError(404, 'not_found', 'demo jobs are not enabled on this server');
+      const { task_id } = await demoJobs.enqueue({ ...request.body, task_id: newDemoTaskId() });
+      app.apiMetrics.demoJobs.labels(demoJobs.mode).inc();
+      return reply.status(202).send({ task_id });
     },
   );
 };

@@ -1,0 +1,36 @@
+/** loadWorkerConfig: REDIS_URL required, the documented defaults, and ConfigError naming the variable. */
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '@taskpulse/config';
+import { loadWorkerConfig } from '../src/config';
+
+function configError(run: () => unknown): ConfigError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('loadWorkerConfig', () => {
+  it('requires REDIS_URL and has the documented defaults', () => {
+    expect(configError(() => loadWorkerConfig({})).variable).toBe('REDIS_URL');
+    expect(loadWorkerConfig({ REDIS_URL: 'redis://r:6379' })).toEqual({
+      redisUrl: 'redis://r:6379',
+      keyPrefix: 'tp',
+      queueName: 'video_processing',
+      concurrency: 4,
+      stepMs: 400,
+      logLevel: 'info',
+    });
+  });
+
+  it.each([
+    [{ CONCURRENCY: '0' }, 'CONCURRENCY'],
+    [{ QUEUE_NAME: 'a:b' }, 'QUEUE_NAME'],
+    [{ STEP_DELAY_MS: 'fast' }, 'STEP_DELAY_MS'],
+  ])('%j → ConfigError naming %s', (env, variable) => {
+    expect(configError(() => loadWorkerConfig({ REDIS_URL: 'redis://r:6379', ...env })).variable).toBe(variable);
+  });
+});
