@@ -1,0 +1,170 @@
+/**
+ * The issue's targets and the guide's performance figures, each judged pass or miss against the medians,
+ * with what bounded the measurement when it missed. A figure that could not be taken is `n/a`.
+ */
+import type { BenchConfig } from '../config';
+import type { PassResult, S2Level } from '../scenarios/results';
+import type { SystemName } from '../publisher/sender';
+import type { SystemReport, TargetRow } from './bench-report';
+import { describeBound } from './bounds';
+
+/** The S2 level the targets refer to: 20,000 deliveries/s in the full run, the top level in smoke. */
+export function referenceLevel(config: BenchConfig): number {
+  return config.s2.levels.includes(20_000) ? 20_000 : config.s2.levels.at(-1)!;
+}
+
+const fmt = (v: number | undefined, unit = '') => (v === undefined || !Number.isFinite(v) ? 'n/a' : `${Math.round(v * 100) / 100}${unit}`);
+
+/** One target; `bound` explains a miss, `undecided` says why a measured target could not be judged. */
+function row(target: string, goal: string, measured: string, ok: boolean | null, bound: () => string, undecided = ''): TargetRow {
+  return { target, goal, measured, result: ok === null ? 'n/a' : ok ? 'pass' : 'miss', bound: ok === false ? bound() : ok === null ? undecided : '' };
+}
+
+/** Microseconds of server-node CPU per delivered frame in a level (fixed costs included). */
+export function cpuPerFrameMicros(level: S2Level | undefined): number | undefined {
+  if (!level || !level.deliveredPerSec) return undefined;
+  return Math.round(((level.cpu.byGroup.server ?? 0) / 100 / level.deliveredPerSec) * 1e6 * 10) / 10;
+}
+
+/**
+ * Whether true rate A >= factor x true rate B, knowing measured a <= A and b <= B, each exact when its
+ * system saturated; null when the measurements cannot tell.
+ */
+function atLeast(a: number, aExact: boolean, b: number, bExact: boolean, factor: number): boolean | null {
+  if (a >= factor * b && bExact) return true;
+  if (a < factor * b && aExact) return false;
+  return null;
+}
+
+function levelBound(level: S2Level | undefined): string {
+  if (!level) return 'no measurement at this level';
+  return describeBound(level.cpu, {
+    publisherLagMs: level.publisherLagMs,
+    achievedRatio: level.achievedEventsPerSec / level.offeredEventsPerSec,
+    loadgenStallMs: level.loadgenStallMs,
+  });
+}
+
+/** Every target row, judged against the medians of the systems that ran. */
+export function judgeTargets(config: BenchConfig, systems: Partial<Record<SystemName, SystemReport>>): TargetRow[] {
+  const ours = systems.ours?.median;
+  const sio = systems.socketio?.median;
+  const ceiling = systems.ceiling?.median;
+  const ref = referenceLevel(config);
+  const key = String(ref);
+  const at = (p: PassResult | undefined) => p?.s2?.levels[key];
+  const o = at(ours);
+  const s = at(sio);
+  const c = at(ceiling);
+  const rows: TargetRow[] = [];
+  const have = (...v: Array<number | undefined>) => v.every((x) => x !== undefined && Number.isFinite(x));
+  const sioSaturatedBelow = sio?.s2 && !s ? ` (Socket.IO saturated before ${ref}/s: ${sio.s2.stoppedBecause})` : '';
+
+  const p99 = o?.latency.p99;
+  rows.push(row(`p99 latency at ${ref} deliveries/s, ${config.s2.connections} connections`, '< 10 ms', fmt(p99, ' ms'), have(p99) ? p99! < 10 : null, () => levelBound(o)));
+  const sp99 = s?.latency.p99;
+  rows.push(
+    row(
+      `p99 vs Socket.IO at ${ref}/s`,
+      '<= 1/3 of Socket.IO',
+      have(p99, sp99) ? `${fmt(p99)} vs ${fmt(sp99)} ms (${fmt(p99! / sp99!)}x)` : `ours ${fmt(p99, ' ms')}${sioSaturatedBelow}`,
+      have(p99, sp99) ? p99! <= sp99! / 3 : have(p99) && sioSaturatedBelow ? true : null,
+      () => levelBound(o),
+    ),
+  );
+  const ocpu = o?.cpu.byGroup.server;
+  const scpu = s?.cpu.byGroup.server;
+  rows.push(
+    row(
+      `server CPU vs Socket.IO at ${ref}/s`,
+      '<= 1/2 of Socket.IO',
+      have(ocpu, scpu) ? `${fmt(ocpu)}% vs ${fmt(scpu)}% (${fmt(ocpu! / scpu!)}x)` : `ours ${fmt(ocpu, '%')}${sioSaturatedBelow}`,
+      have(ocpu, scpu) ? ocpu! <= scpu! / 2 : have(ocpu) && sioSaturatedBelow ? true : null,
+      () => `server CPU per delivered frame: ours ${fmt(cpuPerFrameMicros(o))} µs, Socket.IO ${fmt(cpuPerFrameMicros(s))} µs, the ceiling ${fmt(cpuPerFrameMicros(c))} µs`,
+    ),
+  );
+  const omax = ours?.s2?.maxDeliveredPerSec;
+  const smax = sio?.s2?.maxDeliveredPerSec;
+  const cmax = ceiling?.s2?.maxDeliveredPerSec;
+  const topLevel = (p: PassResult | undefined) => Object.values(p?.s2?.levels ?? {}).at(-1);
+  // A system that never saturated delivered everything offered: its highest rate is only a lower bound.
+  const saturated = (p: PassResult | undefined) => Object.values(p?.s2?.levels ?? {}).some((l) => l.saturated);
+  const [oSat, sSat, cSat] = [saturated(ours), saturated(sio), saturated(ceiling)];
+  const lowerBound = (sat: boolean) => (sat ? '' : ' (not saturated: at least)');
+  rows.push(
+    row(
+      'highest delivered rate vs Socket.IO',
+      '>= 2x Socket.IO',
+      have(omax, smax) ? `${fmt(omax)}/s${lowerBound(oSat)} vs ${fmt(smax)}/s${lowerBound(sSat)} (${fmt(omax! / smax!)}x)` : 'n/a',
+      have(omax, smax) ? atLeast(omax!, oSat, smax!, sSat, 2) : null,
+      () => `ours: ${ours?.s2?.stoppedBecause}; ${levelBound(topLevel(ours))}. Socket.IO: ${sio?.s2?.stoppedBecause}`,
+      have(omax, smax) ? 'undecided: a system that never saturated has only a lower bound for its highest rate; add higher levels' : '',
+    ),
+  );
+  rows.push(
+    row(
+      'highest delivered rate vs the bare ceiling',
+      '>= 80% of the ceiling',
+      have(omax, cmax) ? `${fmt(omax)}/s${lowerBound(oSat)} vs ${fmt(cmax)}/s${lowerBound(cSat)} (${fmt((omax! / cmax!) * 100)}%)` : 'n/a',
+      have(omax, cmax) ? atLeast(omax!, oSat, cmax!, cSat, 0.8) : null,
+      () => `ours: ${ours?.s2?.stoppedBecause}; ${levelBound(topLevel(ours))}`,
+      have(omax, cmax) ? 'undecided: a system that never saturated has only a lower bound for its highest rate; add higher levels' : '',
+    ),
+  );
+  const ccpu = c?.cpu.byGroup.server;
+  rows.push(
+    row(
+      `server CPU vs the ceiling at ${ref}/s`,
+      '<= 1.25x the ceiling',
+      have(ocpu, ccpu) ? `${fmt(ocpu)}% vs ${fmt(ccpu)}% (${fmt(ocpu! / ccpu!)}x)` : 'n/a',
+      have(ocpu, ccpu) ? ocpu! <= 1.25 * ccpu! : null,
+      () =>
+        `the gateway does more per frame than a bare uWS publish: ${fmt(cpuPerFrameMicros(o))} µs of server CPU per delivered frame vs ${fmt(cpuPerFrameMicros(c))} µs`,
+    ),
+  );
+  const rss = ours?.s1?.rssPer1kIdleKB;
+  rows.push(
+    row(
+      'gateway memory per idle connection',
+      '<= 4 KB',
+      have(rss)
+        ? `${fmt((rss! * 1024) / 1000 / 1024)} KB at ${config.s1.steps[0]} (${fmt(rss)} KB per 1,000; marginal ${fmt(ours?.s1?.rssMarginalPer1kKB)} KB per 1,000)`
+        : 'n/a',
+      have(rss) ? (rss! * 1024) / 1000 <= 4096 : null,
+      () => 'per-connection state in the gateway (JS objects per socket, subscriptions, uWS buffers)',
+    ),
+  );
+  const held = ours?.s1?.maxHeld;
+  rows.push(
+    row('connections held by one node (guide: 10000+)', `>= ${Math.min(10_000, config.s1.steps[0]!)}`, fmt(held), have(held) ? held! >= Math.min(10_000, config.s1.steps[0]!) : null, () => ours?.s1?.stoppedBecause ?? ''),
+  );
+  rows.push(
+    row('throughput (guide: 10000+ messages/s)', `>= ${Math.min(10_000, ref)} delivered/s`, fmt(omax, '/s'), have(omax) ? omax! >= Math.min(10_000, ref) : null, () => levelBound(topLevel(ours))),
+  );
+  const s3 = ours?.s3;
+  const guide: Array<[string, string, number]> = [
+    ['task', 'single-task broadcast p99 (guide)', 5],
+    ['user', `user broadcast p99, ${config.s3.userConnections} connections on 2 nodes (guide)`, 10],
+    ['project', `project broadcast p99, ${config.s3.projectConnections} connections on 2 nodes (guide)`, 15],
+  ];
+  for (const [name, label, goal] of guide) {
+    const v = s3?.[name]?.toLast.p99;
+    const floor = ceiling?.s3?.[name]?.toLast.p99;
+    const floorNote = () =>
+      !have(floor)
+        ? ''
+        : v! > floor!
+          ? `; the bare ceiling takes ${fmt(floor)} ms to its last client in the same setup (the floor of this machine and client side): ours adds ${fmt(v! - floor!)} ms`
+          : `; the bare ceiling takes ${fmt(floor)} ms in the same setup, no less than ours: the figure is the floor of this machine and client side, not the gateway's`;
+    rows.push(row(label, `< ${goal} ms to the last client`, fmt(v, ' ms'), have(v) ? v! < goal : null, () => describeBound(s3?.[name]?.cpu, { loadgenStallMs: s3?.[name]?.loadgenStallMs ?? 0 }) + floorNote()));
+  }
+  for (const [name, label] of [
+    ['history', 'GET /progress/:id/history?limit=100 p99 (guide)'],
+    ['latest', 'GET /progress/:id p99'],
+  ] as const) {
+    const e = ours?.s4?.[name];
+    const v = e?.latency.p99;
+    rows.push(row(label, '< 5 ms', have(v) ? `${fmt(v)} ms at ${fmt(e!.rps)} req/s` : 'n/a', have(v) ? v! < 5 : null, () => describeBound(e?.cpu)));
+  }
+  return rows;
+}

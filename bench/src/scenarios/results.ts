@@ -1,0 +1,110 @@
+/** What each scenario measures, per system and pass; the report takes the median over passes. */
+import type { CpuReport } from '../proc/cpu-meter';
+import type { LatencySummary } from '../stats/histogram';
+
+/** One step of the connection ramp. */
+export interface S1Step {
+  target: number;
+  /** Connections open after the step. */
+  held: number;
+  failed: number;
+  elapsedMs: number;
+  /** New connections per second during the step. */
+  ratePerSec: number;
+  /** Resident memory of the node after the step settled. */
+  rssMB: number;
+}
+
+/** S1 for one system and pass. */
+export interface S1Result {
+  steps: Record<string, S1Step>;
+  /** Connections per second while ramping to the first step (10,000 in the full run). */
+  connectRatePerSec: number;
+  maxHeld: number;
+  baselineRssMB: number;
+  /** Node memory growth per 1,000 idle connections at the first step, and at the largest. */
+  rssPer1kIdleKB: number;
+  rssPer1kIdleAtMaxKB: number;
+  /** Growth from the first to the largest step per 1,000 connections: one-time costs cancel out. */
+  rssMarginalPer1kKB: number;
+  stoppedBecause: string;
+  /** CPU during the ramp to the first step. */
+  cpu: CpuReport;
+  errors: string[];
+}
+
+/** One offered-load level of S2. */
+export interface S2Level {
+  /** Offered deliveries per second (events per second x fanout). */
+  offered: number;
+  offeredEventsPerSec: number;
+  /** Events per second the publishers actually sent inside the window. */
+  achievedEventsPerSec: number;
+  /** Frames sent inside the window that reached a client, per second of window. */
+  deliveredPerSec: number;
+  /** Frames received inside the window, whenever sent. */
+  receivedPerSec: number;
+  /** Delivered over expected (sent x subscribers). */
+  deliveredRatio: number;
+  latency: LatencySummary;
+  cpu: CpuReport;
+  publisherLagMs: number;
+  publisherErrors: number;
+  /** Connections closed by the server so far (e.g. as slow consumers). */
+  lostConnections: number;
+  /** Longest event-loop stall of any load generator in the window, ms. */
+  loadgenStallMs: number;
+  saturated: number;
+}
+
+/** S2 for one system and pass. */
+export interface S2Result {
+  connect: { opened: number; failed: number; elapsedMs: number; errors: string[] };
+  levels: Record<string, S2Level>;
+  maxDeliveredPerSec: number;
+  stoppedBecause: string;
+}
+
+/** One broadcast case of S3. */
+export interface S3Case {
+  expectedReceivers: number;
+  probes: number;
+  /** Probes that reached every expected receiver. */
+  complete: number;
+  /** Per probe: from the publisher's call to the last receiving client. */
+  toLast: LatencySummary;
+  toFirst: LatencySummary;
+  /** Per probe: last receive minus first receive. */
+  spread: LatencySummary;
+  /** Every single delivery. */
+  perClient: LatencySummary;
+  /** Per node and message: time the server spent handing it to its local sockets (the peers measure it). */
+  serverFanout: LatencySummary | null;
+  cpu: CpuReport;
+  /** Gap between probes actually used (configured, or longer after slow warm-up probes). */
+  intervalMs: number;
+  publisherErrors: number;
+  loadgenStallMs: number;
+}
+
+/** One endpoint of S4. */
+export interface S4Endpoint {
+  path: string;
+  rps: number;
+  latency: LatencySummary;
+  non2xx: number;
+  errors: number;
+  cpu: CpuReport;
+}
+
+/** Everything one pass of one system measured. */
+export interface PassResult {
+  system: string;
+  run: number;
+  seconds: number;
+  s1?: S1Result;
+  s2?: S2Result;
+  s3?: Record<string, S3Case>;
+  s4?: Record<string, S4Endpoint>;
+  errors: string[];
+}
