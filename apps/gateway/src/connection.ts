@@ -17,10 +17,10 @@ import {
   userChannel,
   type ErrorCode,
 } from '@taskpulse/protocol';
-import type { ChannelListener, Engine } from '@taskpulse/engine';
+import type { Engine } from '@taskpulse/engine';
+import type { BroadcastChannels } from './broadcast-channels';
 import type { FanOut } from './fan-out';
 import type { GatewayMetrics } from './metrics';
-import type { PendingWork } from './pending-work';
 import { FrameRateLimiter, type RateLimit } from './rate-limit';
 import { TaskSubscriptions, type SubscriberSocket, type SubscriptionContext } from './subscriptions';
 
@@ -33,9 +33,10 @@ export interface SocketData {
 export interface ConnectionContext {
   engine: Engine;
   fanOut: FanOut;
+  /** The gateway's user and project channel counts. */
+  broadcasts: BroadcastChannels;
   metrics: GatewayMetrics;
   logger: Logger;
-  pending: PendingWork;
   /** Handed to each connection's task subscriptions. */
   subscriptions: SubscriptionContext;
   rateLimit: RateLimit;
@@ -51,23 +52,18 @@ export interface ConnectionIdentity {
   projectId?: string;
 }
 
-interface BroadcastRegistration {
-  channel: string;
-  listener: ChannelListener;
-  /** Resolves true once the engine registration exists, false when it failed (nothing to undo then). */
-  registered: Promise<boolean>;
-}
-
-/** A connection from upgrade to close. */
+/**
+ * A connection from upgrade to close. Most connections sit idle for hours, so it holds only its ids and
+ * socket; the rate limiter and task subscriptions are made on the first frame that needs them.
+ */
 export class Connection implements SubscriberSocket {
   readonly clientId: string;
   readonly userId: string | undefined;
   readonly projectId: string | undefined;
-  readonly tasks: TaskSubscriptions;
   private ws: WebSocket<SocketData> | undefined;
   private isClosed = false;
-  private readonly limiter: FrameRateLimiter;
-  private readonly broadcasts: BroadcastRegistration[] = [];
+  private limiter: FrameRateLimiter | undefined;
+  private taskSubscriptions: TaskSubscriptions | undefined;
 
   constructor(
     identity: ConnectionIdentity,
@@ -76,8 +72,11 @@ export class Connection implements SubscriberSocket {
     this.clientId = identity.clientId;
     this.userId = identity.userId;
     this.projectId = identity.projectId;
-    this.limiter = new FrameRateLimiter(ctx.rateLimit);
-    this.tasks = new TaskSubscriptions(this, ctx.subscriptions);
+  }
+
+  /** The connection's task subscriptions, made on first use. */
+  get tasks(): TaskSubscriptions {
+    return (this.taskSubscriptions ??= new TaskSubscriptions(this, this.ctx.subscriptions));
   }
 
   /** True once the socket closed. */
@@ -89,15 +88,24 @@ export class Connection implements SubscriberSocket {
   opened(ws: WebSocket<SocketData>): void {
     this.ws = ws;
     this.ctx.onOpen(this);
+    const { broadcasts, fanOut } = this.ctx;
     const prefix = this.ctx.engine.prefix;
-    if (this.userId !== undefined) this.joinBroadcast(userChannel(prefix, this.userId), this.ctx.fanOut.user);
-    if (this.projectId !== undefined) this.joinBroadcast(projectChannel(prefix, this.projectId), this.ctx.fanOut.project);
+    if (this.userId !== undefined) {
+      const channel = userChannel(prefix, this.userId);
+      ws.subscribe(channel);
+      broadcasts.join(channel, fanOut.user);
+    }
+    if (this.projectId !== undefined) {
+      const channel = projectChannel(prefix, this.projectId);
+      ws.subscribe(channel);
+      broadcasts.join(channel, fanOut.project);
+    }
     ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId), false);
   }
 
   /** One client frame. The ArrayBuffer is only valid during this call, so it is decoded at once. */
   received(message: ArrayBuffer, isBinary: boolean): void {
-    const verdict = this.limiter.take();
+    const verdict = (this.limiter ??= new FrameRateLimiter(this.ctx.rateLimit)).take();
     if (verdict === 'close') {
       this.ctx.metrics.policyCloses.inc();
       this.ctx.logger.warn({ clientId: this.clientId }, 'closing a connection that kept sending over its rate limit');
@@ -144,11 +152,11 @@ export class Connection implements SubscriberSocket {
     if (this.isClosed) return;
     this.isClosed = true;
     this.ws = undefined;
-    this.tasks.closeAll();
-    for (const { channel, listener, registered } of this.broadcasts) {
-      const work = registered.then((ok) => (ok ? this.ctx.engine.unsubscribe(channel, listener) : undefined));
-      void this.ctx.pending.track(work.catch((error: unknown) => this.engineFailed('unsubscribe', error, channel)));
-    }
+    this.taskSubscriptions?.closeAll();
+    const { broadcasts, fanOut } = this.ctx;
+    const prefix = this.ctx.engine.prefix;
+    if (this.userId !== undefined) broadcasts.leave(userChannel(prefix, this.userId), fanOut.user);
+    if (this.projectId !== undefined) broadcasts.leave(projectChannel(prefix, this.projectId), fanOut.project);
     this.ctx.onClose(this);
   }
 
@@ -184,24 +192,6 @@ export class Connection implements SubscriberSocket {
   /** Closes with a code and reason; the close handler runs synchronously inside. */
   end(code: number, reason: string): void {
     this.ws?.end(code, reason);
-  }
-
-  private joinBroadcast(channel: string, listener: ChannelListener): void {
-    this.ws!.subscribe(channel);
-    const registered = this.ctx.engine.subscribe(channel, listener).then(
-      () => true,
-      (error: unknown) => {
-        this.engineFailed('subscribe', error, channel);
-        return false;
-      },
-    );
-    this.broadcasts.push({ channel, listener, registered });
-    void this.ctx.pending.track(registered);
-  }
-
-  private engineFailed(operation: 'subscribe' | 'unsubscribe', error: unknown, channel: string): void {
-    this.ctx.metrics.engineFailures.inc({ operation });
-    this.ctx.logger.warn({ err: error, channel, clientId: this.clientId }, `engine ${operation} for a broadcast channel failed`);
   }
 }
 

@@ -10,6 +10,7 @@ import uWS, { type TemplatedApp, type us_listen_socket, type us_socket } from 'u
 import { pino } from 'pino';
 import { CLOSE_CODES } from '@taskpulse/protocol';
 import { watchBackpressure, type BackpressureWatch } from './backpressure';
+import { BroadcastChannels } from './broadcast-channels';
 import { Connection, type ConnectionContext, type SocketData } from './connection';
 import { createFanOut } from './fan-out';
 import { registerHttpRoutes } from './http-routes';
@@ -72,9 +73,9 @@ export function createGateway(options: GatewayOptions): Gateway {
   const connectionContext: ConnectionContext = {
     engine,
     fanOut,
+    broadcasts: new BroadcastChannels(engine, metrics, logger, pending),
     metrics,
     logger,
-    pending,
     rateLimit: limits.rate,
     subscriptions: { engine, fanOut: fanOut.task, metrics, logger, pending, maxSubscriptions: limits.subscriptionsPerConnection },
     onOpen(connection) {

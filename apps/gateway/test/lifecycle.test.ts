@@ -126,8 +126,9 @@ describe.each(ENGINE_KINDS)('lifecycle (%s engine)', (kind) => {
     const b = await connectClient(wsUrl('user_id=u2&project_id=p1'));
     const c = await connectClient(wsUrl('user_id=u1'));
     const p = engine.prefix;
+    // One engine registration per channel, however many of this gateway's connections share it.
     await waitFor('broadcast channels live', () =>
-      engine.registrations(userChannel(p, 'u1')) === 2 && engine.registrations(projectChannel(p, 'p1')) === 2 && engine.registrations(userChannel(p, 'u2')) === 1,
+      engine.registrations(userChannel(p, 'u1')) === 1 && engine.registrations(projectChannel(p, 'p1')) === 1 && engine.registrations(userChannel(p, 'u2')) === 1,
     );
     const frame = (scope: 'user' | 'project', message: string) =>
       encodeBroadcastFrame(scope, 'task-456', { progress: 50, message, timestamp: '2026-02-21T10:32:00Z' });
@@ -148,6 +149,15 @@ describe.each(ENGINE_KINDS)('lifecycle (%s engine)', (kind) => {
       scope: 'user',
       payload: { task_id: 'task-456', progress: 50, message: 'to u1', status: 'running' },
     });
+
+    // The channel stays registered while any connection of its user is open, and only that long.
+    await a.close();
+    await engine.broadcast(userChannel(p, 'u1'), frame('user', 'after a left'));
+    await c.next((f) => f.payload?.message === 'after a left');
+    expect(engine.registrations(userChannel(p, 'u1'))).toBe(1);
+    await c.close();
+    await waitFor('u1 channel left', () => engine.registrations(userChannel(p, 'u1')) === 0);
+    expect(engine.registrations(projectChannel(p, 'p1'))).toBe(1);
   });
 });
 
