@@ -72,7 +72,13 @@ export interface StartedNode {
  * "Running the cluster"). A WebSocket node allocates little per frame, so a small young generation costs
  * no CPU and keeps the heap from reserving tens of MB that would read as memory per connection.
  */
-export const SERVER_NODE_OPTIONS = '--max-semi-space-size=4';
+export const SERVER_NODE_ARGS = ['--max-semi-space-size=4'];
+
+/** With BENCH_CPU_PROF_DIR set, every server node writes a V8 CPU profile there when it exits (speed work). */
+function serverNodeArgs(): string[] {
+  const dir = process.env.BENCH_CPU_PROF_DIR;
+  return dir ? [...SERVER_NODE_ARGS, '--cpu-prof', `--cpu-prof-dir=${dir}`] : SERVER_NODE_ARGS;
+}
 
 /** Starts `count` server processes of one file, each on a free port, and waits until each says it listens. */
 export async function startNodes(
@@ -85,7 +91,7 @@ export async function startNodes(
   try {
     for (let i = 0; i < count; i++) {
       const port = await freePort();
-      const proc = startTsProcess(file, { PORT: String(port), NODE_OPTIONS: SERVER_NODE_OPTIONS, ...env(i, port) });
+      const proc = startTsProcess(file, { PORT: String(port), ...env(i, port) }, [], serverNodeArgs());
       nodes.push({ url: `ws://127.0.0.1:${port}`, port, process: proc });
     }
     await Promise.all(nodes.map((n) => n.process.waitForOutput(/listening/i, timeoutMs)));

@@ -26,9 +26,9 @@ export interface ManagedProcess {
 // tsx as a loader in the one node process (not its CLI, which forks a second process that a SIGKILL would orphan).
 const tsxLoader = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 
-/** Runs a TypeScript file with tsx in a child process with the given environment added. */
-export function startTsProcess(file: string, env: Record<string, string>, args: string[] = []): ManagedProcess {
-  const child = spawn(process.execPath, ['--import', tsxLoader, file, ...args], {
+/** Runs a TypeScript file with tsx in a child process with the given environment added; `nodeArgs` go to node itself. */
+export function startTsProcess(file: string, env: Record<string, string>, args: string[] = [], nodeArgs: string[] = []): ManagedProcess {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', tsxLoader, file, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
