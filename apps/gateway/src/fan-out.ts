@@ -1,7 +1,8 @@
 /**
  * The hot path: an engine frame becomes one `app.publish(channel, frame)`, and uWebSockets.js writes it
  * to every socket subscribed to that topic in C++. Topic names are channel names. A frame is never
- * parsed or re-serialised here; the only per-frame work in JavaScript is one integer add.
+ * parsed or re-serialised here; the only per-frame work in JavaScript is one integer add. User and
+ * project broadcasts, rare and wide, are also timed (taskpulse_gateway_broadcast_fanout_seconds).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { ChannelListener } from '@taskpulse/engine';
@@ -17,15 +18,25 @@ export type FanOut = Record<ChannelKind, ChannelListener> & {
 export function createFanOut(app: TemplatedApp, metrics: GatewayMetrics): FanOut {
   let stopped = false;
   const counts = metrics.fannedOut;
-  const listener = (kind: ChannelKind): ChannelListener => (channel, frame) => {
+  const task: ChannelListener = (channel, frame) => {
     if (stopped) return;
     app.publish(channel, frame, false);
-    counts[kind] += 1;
+    counts.task += 1;
+  };
+  const timed = (kind: 'user' | 'project'): ChannelListener => {
+    const observe = metrics.broadcastFanout.labels(kind);
+    return (channel, frame) => {
+      if (stopped) return;
+      const start = performance.now();
+      app.publish(channel, frame, false);
+      observe.observe((performance.now() - start) / 1000);
+      counts[kind] += 1;
+    };
   };
   return {
-    task: listener('task'),
-    user: listener('user'),
-    project: listener('project'),
+    task,
+    user: timed('user'),
+    project: timed('project'),
     stop() {
       stopped = true;
     },

@@ -3,7 +3,7 @@
  * gateways in one process never collide. Names follow `taskpulse_gateway_<name>_<unit>`; labels are
  * low-cardinality only (a channel kind, an error code, an engine operation), never a task or user id.
  */
-import { Counter, Gauge, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '@taskpulse/protocol';
 
 /** Which kind of channel a frame came from. */
@@ -22,6 +22,11 @@ export interface GatewayMetrics {
    * turned into the counter `taskpulse_gateway_frames_fanned_out_total` when metrics are collected.
    */
   fannedOut: Record<ChannelKind, number>;
+  /**
+   * Seconds one user or project broadcast takes to be written to every local socket subscribed to it
+   * (`app.publish`), by kind. Task frames are not timed: they are the hot path, and each reaches few sockets.
+   */
+  broadcastFanout: Histogram<'kind'>;
   /** Error frames and HTTP error answers sent, by code. */
   errors: Counter<'code'>;
   slowConsumerCloses: Counter;
@@ -76,11 +81,19 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     labelNames: ['operation'] as const,
     registers,
   });
+  const broadcastFanout = new Histogram({
+    name: 'taskpulse_gateway_broadcast_fanout_seconds',
+    help: 'Time to hand one user or project broadcast to every local subscribed socket.',
+    labelNames: ['kind'] as const,
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registers,
+  });
   return {
     registry,
     connections,
     subscriptions,
     fannedOut,
+    broadcastFanout,
     errors,
     slowConsumerCloses,
     policyCloses,

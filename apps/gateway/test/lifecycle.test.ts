@@ -121,7 +121,7 @@ describe.each(ENGINE_KINDS)('lifecycle (%s engine)', (kind) => {
   });
 
   it('sends user and project broadcasts only to the matching connections', async () => {
-    const { engine, wsUrl } = await setup();
+    const { engine, wsUrl, gateway } = await setup();
     const a = await connectClient(wsUrl('user_id=u1&project_id=p1'));
     const b = await connectClient(wsUrl('user_id=u2&project_id=p1'));
     const c = await connectClient(wsUrl('user_id=u1'));
@@ -143,6 +143,10 @@ describe.each(ENGINE_KINDS)('lifecycle (%s engine)', (kind) => {
     expect(messages(a.frames)).toEqual(['to u1', 'to p1', 'last']);
     expect(messages(b.frames)).toEqual(['to p1', 'to u2']);
     expect(messages(c.frames)).toEqual(['to u1', 'last']);
+    // Each broadcast's server-side fan-out is timed once per gateway, by kind.
+    const histogram = await gateway.metrics.registry.getSingleMetricAsString('taskpulse_gateway_broadcast_fanout_seconds');
+    expect(histogram).toContain('taskpulse_gateway_broadcast_fanout_seconds_count{kind="user"} 3');
+    expect(histogram).toContain('taskpulse_gateway_broadcast_fanout_seconds_count{kind="project"} 1');
     expect(a.frames.find((f) => f.scope === 'user')).toMatchObject({
       type: 'progress',
       task_id: 'task-456',

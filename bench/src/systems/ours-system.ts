@@ -3,6 +3,7 @@
  * API (apps/api/src/main.ts) for the read scenario, each configured only from the environment.
  */
 import { freePort, startTsProcess, waitFor } from '@taskpulse/testkit';
+import { createFanoutReader } from './prometheus-fanout';
 import { repoFile, runningNodes, startNodes, type RunningSystem, type SystemDriver } from './system';
 
 const needed = [
@@ -44,7 +45,7 @@ export const oursDriver: SystemDriver = {
         await api.waitForOutput(/listening/i, 30_000);
         return { url, process: { label: 'ours-api', group: 'api', pid: api.child.pid! } };
       },
-      fanout: async () => null,
+      fanout: createFanoutReader(nodes),
       async stop() {
         await Promise.all([...nodes.map((n) => n.process.stop(3000)), ...extra.map((f) => f())]);
       },
