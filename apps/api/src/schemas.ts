@@ -77,7 +77,11 @@ export const deliveredResponse = {
 
 export const demoJobResponse = { type: 'object', required: ['task_id'], properties: { task_id: { type: 'string' } } } as const;
 
-/** The guide's progress response plus what the snapshot knows (result, error, owner) and the stream position. */
+/**
+ * The guide's progress response plus what the snapshot knows (result, error, owner) and the stream position.
+ * Documents the body; progress-routes.ts concatenates it from the stored JSON texts in this field order, so
+ * this schema never serialises it.
+ */
 export const progressResponse = {
   type: 'object',
   properties: {
@@ -98,7 +102,7 @@ export const progressResponse = {
   },
 } as const;
 
-/** Documents the history body; it is sent as prebuilt bytes, so this schema never serialises it. */
+/** Documents the history body; it is sent as prebuilt bytes (the engine's items), so this schema never serialises it. */
 export const historyResponse = {
   type: 'object',
   properties: {

@@ -1,10 +1,36 @@
 /** GET /api/v1/progress/:task_id and .../history on both engines, through app.inject(). */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { FastifyInstance } from 'fastify';
-import type { Engine } from '@taskpulse/engine';
+import type { Engine, TaskSnapshot } from '@taskpulse/engine';
+import { encodeTaskEvent } from '@taskpulse/protocol';
 import { createReporter, type ProgressReporter } from '@taskpulse/reporter';
 import { build } from '../src/build';
 import { ENGINE_CASES } from './engines';
+
+/**
+ * The progress body as the API built it before it was concatenated: every field JSON.parsed, defaults for
+ * absent ones, serialised in the response schema's order (fast-json-stringify writes what JSON.stringify does).
+ */
+function parsedAndSerialised(snapshot: TaskSnapshot): string {
+  const f = snapshot.fields;
+  const read = (text: string | undefined, fallback: unknown): unknown => (text === undefined ? fallback : JSON.parse(text));
+  const view: Record<string, unknown> = {
+    task_id: snapshot.taskId,
+    progress: read(f.progress, 0),
+    current_step: read(f.current_step, ''),
+    total_steps: read(f.total_steps, 0),
+    completed_steps: read(f.completed_steps, 0),
+    message: read(f.message, ''),
+    status: read(f.status, 'pending'),
+    timestamp: read(f.timestamp, ''),
+  };
+  for (const name of ['result', 'error', 'user_id', 'project_id'] as const) {
+    if (f[name] !== undefined) view[name] = read(f[name], undefined);
+  }
+  return JSON.stringify({ ...view, offset: snapshot.offset, epoch: snapshot.epoch });
+}
+
+const TRICKY = 'ünïcödé 😀 "quoted" back\\slash\nnew line\ttab \u2028 \u0001 </script> },{"x":1}';
 
 describe.each(ENGINE_CASES)('progress routes on the $name engine', (engineCase) => {
   let engine: Engine;
@@ -78,6 +104,42 @@ describe.each(ENGINE_CASES)('progress routes on the $name engine', (engineCase) 
     const failed = (await get('/api/v1/progress/failed-1')).json();
     expect(failed).toMatchObject({ status: 'failed', error: '视频处理失败: disk full' });
     expect(failed).not.toHaveProperty('result');
+  });
+
+  it('sends the latest progress as the same bytes the parse-and-serialise path gave, defaults included', async () => {
+    const bodyOf = async (taskId: string) => {
+      const res = await get(`/api/v1/progress/${taskId}`);
+      expect(res.statusCode).toBe(200);
+      expect(res.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(res.body));
+      expect(res.body).toBe(parsedAndSerialised((await engine.snapshot(taskId))!));
+      return res.json();
+    };
+    await reporter.notifyTaskStart('bytes-1', 'user-1', 'project-1');
+    await reporter.updateProgressWithSteps('bytes-1', '步骤 "1"', 1, 3, TRICKY);
+    expect((await bodyOf('bytes-1')).message).toBe(TRICKY);
+    await reporter.notifyTaskComplete('bytes-1', { nested: [1, 2.5, null, true, { deep: TRICKY }], empty: {} });
+    expect(Object.keys(await bodyOf('bytes-1'))).toEqual([
+      'task_id', 'progress', 'current_step', 'total_steps', 'completed_steps', 'message', 'status', 'timestamp',
+      'result', 'user_id', 'project_id', 'offset', 'epoch',
+    ]);
+    await reporter.notifyTaskFailed('bytes-1', new Error(TRICKY));
+    expect(await bodyOf('bytes-1')).toMatchObject({ status: 'failed', error: TRICKY });
+    // a task that never started: only status, progress and timestamp are stored, the rest take the defaults
+    await engine.publish(encodeTaskEvent({ kind: 'complete', taskId: 'bytes-2' }));
+    expect(await bodyOf('bytes-2')).toMatchObject({ current_step: '', total_steps: 0, completed_steps: 0, message: '', status: 'completed' });
+  });
+
+  it('sends history as the head, the engine page items as they are, and a closing brace', async () => {
+    await reporter.notifyTaskStart('bytes-h');
+    for (let i = 1; i <= 3; i++) await reporter.updateProgress('bytes-h', i, `${TRICKY} ${i}`);
+    await reporter.notifyTaskComplete('bytes-h', [{ type: 'progress' }, TRICKY]);
+    const res = await get('/api/v1/progress/bytes-h/history?limit=4');
+    const page = (await engine.history('bytes-h', 4))!;
+    const head = `{"task_id":"bytes-h","epoch":"${page.epoch}","offset":5,"items":`;
+    expect(res.rawPayload).toEqual(Buffer.concat([Buffer.from(head), page.items, Buffer.from('}')]));
+    expect(res.body).toBe(JSON.stringify(res.json()));
+    expect(res.json().items.map((f: { offset: number }) => f.offset)).toEqual([5, 4, 3, 2]);
   });
 
   it('serves history newest first, 20 by default, 1 and 100 on request, as the stored frames', async () => {

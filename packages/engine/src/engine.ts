@@ -33,23 +33,34 @@ export type PublishResult =
   | { status: 'published'; offset: number; epoch: string; frame: Buffer }
   | { status: 'duplicate' };
 
-/** A task's current state. */
-export interface TaskState {
+/** A task's snapshot without its frames: what a progress read answers (cheaper than TaskState). */
+export interface TaskSnapshot {
   taskId: string;
   /** Newest offset in this epoch. */
   offset: number;
   epoch: string;
-  /** Snapshot fields, each a JSON text. */
+  /** Snapshot fields, each a JSON text; absent fields are absent. */
   fields: SnapshotTexts;
+}
+
+/** A task's current state: the snapshot and the frames a new subscriber is sent. */
+export interface TaskState extends TaskSnapshot {
   /** The newest progress frame and the newest status frame that exist, oldest first: what a new subscriber gets. */
   frames: Buffer[];
 }
 
-/** A slice of a task's history. */
+/**
+ * A slice of a task's history, newest first. `items` is ready to send: readers put it into a response as
+ * it is, with no per-frame work; both engines build byte-identical `items`.
+ */
 export interface HistoryPage {
   offset: number;
   epoch: string;
-  /** Frames, newest first. */
+  /** How many frames the page holds. */
+  count: number;
+  /** `[frame,frame,…]`: the stored frame bytes joined by commas (`[]` when empty). */
+  items: Buffer;
+  /** The same frames one by one. */
   frames: Buffer[];
 }
 
@@ -89,7 +100,9 @@ export interface TaskStore {
   publish(event: EncodedTaskEvent, options?: { dedupe?: DedupeKey }): Promise<PublishResult>;
   /** The task's current state, or null for an unknown (or expired) task. */
   latest(taskId: string): Promise<TaskState | null>;
-  /** The newest `limit` (0..100) frames, newest first, or null for an unknown task. */
+  /** The task's snapshot fields and position without its frames, or null for an unknown (or expired) task. */
+  snapshot(taskId: string): Promise<TaskSnapshot | null>;
+  /** The newest `limit` (0..100) frames, newest first, joined as one JSON array text; null for an unknown task. */
   history(taskId: string, limit: number): Promise<HistoryPage | null>;
   /** Up to `limit` (0..100) frames with offset > `afterOffset`, oldest first, or null for an unknown task. */
   replay(taskId: string, afterOffset: number, limit: number): Promise<ReplayResult | null>;

@@ -22,10 +22,12 @@ import type {
   NodeReport,
   PublishResult,
   ReplayResult,
+  TaskSnapshot,
   TaskState,
   TaskStats,
 } from './engine';
 import { TaskFinishedError } from './errors';
+import { historyPage } from './history-page';
 import { checkAfterOffset, checkDedupeKey, checkLimit, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
 import { ListenerRegistry } from './listener-registry';
 
@@ -126,12 +128,18 @@ export class MemoryEngine implements Engine {
     return { taskId, offset: task.offset, epoch: task.epoch, fields: { ...task.fields }, frames };
   }
 
+  async snapshot(taskId: string): Promise<TaskSnapshot | null> {
+    const task = this.live(taskId);
+    if (!task) return null;
+    return { taskId, offset: task.offset, epoch: task.epoch, fields: { ...task.fields } };
+  }
+
   async history(taskId: string, limit: number): Promise<HistoryPage | null> {
     checkLimit(limit);
     const task = this.live(taskId);
     if (!task) return null;
     const frames = limit === 0 ? [] : task.history.slice(-limit).reverse();
-    return { offset: task.offset, epoch: task.epoch, frames };
+    return historyPage(task.offset, task.epoch, frames);
   }
 
   async replay(taskId: string, afterOffset: number, limit: number): Promise<ReplayResult | null> {

@@ -13,6 +13,7 @@ import type {
   NodeReport,
   PublishResult,
   ReplayResult,
+  TaskSnapshot,
   TaskState,
   TaskStats,
 } from './engine';
@@ -22,7 +23,7 @@ import { EngineUnavailableError } from './errors';
 import { redisCall } from './redis-call';
 import { RedisNodeRegistry } from './redis-node-registry';
 import { RedisSubscriber } from './redis-subscriber';
-import { publishTaskEventScript, RedisTaskStore } from './redis-task-store';
+import { publishTaskEventScript, readHistoryScript, RedisTaskStore } from './redis-task-store';
 
 export interface RedisEngineOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -72,9 +73,11 @@ export class RedisEngine implements Engine {
       connection.on('error', (error: Error) => this.logger.warn({ err: error, connection: role }, 'redis connection error'));
     }
     this.commands.on('ready', () => {
-      publishTaskEventScript.preload(this.commands).catch((error: unknown) => {
-        this.logger.warn({ err: error, script: publishTaskEventScript.id }, 'could not preload script; EVAL fallback will load it');
-      });
+      for (const script of [publishTaskEventScript, readHistoryScript]) {
+        script.preload(this.commands).catch((error: unknown) => {
+          this.logger.warn({ err: error, script: script.id }, 'could not preload script; EVAL fallback will load it');
+        });
+      }
     });
     this.store = new RedisTaskStore(this.commands, this.prefix, now);
     this.subscriber = new RedisSubscriber(this.subscriberConnection, this.logger);
@@ -114,6 +117,10 @@ export class RedisEngine implements Engine {
 
   latest(taskId: string): Promise<TaskState | null> {
     return this.store.latest(taskId);
+  }
+
+  snapshot(taskId: string): Promise<TaskSnapshot | null> {
+    return this.store.snapshot(taskId);
   }
 
   history(taskId: string, limit: number): Promise<HistoryPage | null> {

@@ -1,6 +1,7 @@
 /**
  * The Redis task store: publish is one run of lua/publish-task-event-7.lua (one round trip, atomic);
- * reads are one MULTI each, so a page's offset and epoch always belong to its frames.
+ * history is one run of lua/read-history-2.lua (the frames come back as one flat array); the other reads
+ * are one command or one MULTI each, so a page's offset and epoch always belong to its frames.
  */
 import {
   LIMITS,
@@ -11,8 +12,18 @@ import {
   type TaskStatus,
 } from '@taskpulse/protocol';
 import type { Redis } from 'ioredis';
-import type { DedupeKey, HistoryPage, PublishResult, ReplayResult, TaskState, TaskStats, TaskStore } from './engine';
+import type {
+  DedupeKey,
+  HistoryPage,
+  PublishResult,
+  ReplayResult,
+  TaskSnapshot,
+  TaskState,
+  TaskStats,
+  TaskStore,
+} from './engine';
 import { EngineError } from './errors';
+import { historyPage } from './history-page';
 import { loadLuaScript } from './lua-scripts';
 import { execMulti, redisCall } from './redis-call';
 import { META_FIELDS, statusIndexKey, taskKeys } from './redis-keys';
@@ -21,6 +32,14 @@ import { checkAfterOffset, checkDedupeKey, checkLimit, newEpoch } from './shared
 
 /** Read once per process; every engine runs the same script text. */
 export const publishTaskEventScript = loadLuaScript('publish-task-event');
+/** Read once per process, like the publish script. */
+export const readHistoryScript = loadLuaScript('read-history');
+
+/** read-history's reply `{-1, entry id}`: an entry without the field publish-task-event writes. */
+const HISTORY_ENTRY_WITHOUT_FRAME = -1;
+
+/** What snapshot() reads: position first, then the snapshot fields in SNAPSHOT_FIELDS order. */
+const SNAPSHOT_READ = [META_FIELDS.epoch, META_FIELDS.offset, ...SNAPSHOT_FIELDS];
 
 type StreamEntry = [id: Buffer, fields: Buffer[]];
 
@@ -92,15 +111,32 @@ export class RedisTaskStore implements TaskStore {
     };
   }
 
+  /** One HMGET of the position and the snapshot fields: no frames, no bookkeeping fields. */
+  async snapshot(taskId: string): Promise<TaskSnapshot | null> {
+    const { meta } = taskKeys(this.prefix, taskId);
+    const values = await redisCall(`read the snapshot of task ${taskId}`, () => this.redis.hmget(meta, ...SNAPSHOT_READ));
+    const [epoch, offset] = values;
+    if (!epoch) return null;
+    const fields: SnapshotTexts = {};
+    SNAPSHOT_FIELDS.forEach((field, i) => {
+      const value = values[i + 2];
+      if (value !== null && value !== undefined) fields[field] = value;
+    });
+    return { taskId, offset: Number(offset ?? 0), epoch, fields };
+  }
+
   async history(taskId: string, limit: number): Promise<HistoryPage | null> {
     checkLimit(limit);
     const keys = taskKeys(this.prefix, taskId);
-    const multi = this.redis.multi().hmget(keys.meta, META_FIELDS.offset, META_FIELDS.epoch);
-    if (limit > 0) multi.xrevrangeBuffer(keys.history, '+', '-', 'COUNT', limit);
-    const [position, entries = []] = await execMulti(`read the history of task ${taskId}`, multi);
-    const [offset, epoch] = position as [string | null, string | null];
-    if (epoch === null) return null;
-    return { offset: Number(offset ?? 0), epoch, frames: (entries as StreamEntry[]).map(entryFrame) };
+    const reply = (await redisCall(`read the history of task ${taskId}`, () =>
+      readHistoryScript.run(this.redis, [keys.history, keys.meta], [limit]),
+    )) as null | [number, Buffer, ...Buffer[]];
+    if (reply === null) return null;
+    const [offset, epoch, ...frames] = reply;
+    if (offset === HISTORY_ENTRY_WITHOUT_FRAME) {
+      throw new EngineError('internal', `history entry ${epoch.toString()} of task ${taskId} has no frame field`, taskId);
+    }
+    return historyPage(offset, epoch.toString(), frames);
   }
 
   async replay(taskId: string, afterOffset: number, limit: number): Promise<ReplayResult | null> {

@@ -8,6 +8,7 @@ import {
   completeEvent,
   ExpectedTask,
   failEvent,
+  joinedFrames,
   offsetsOf,
   progressEvent,
   publishChecked,
@@ -29,7 +30,7 @@ export function storeCases(ctx: ContractContext): void {
     }
     expect(results.map((r) => r.offset)).toEqual([1, 2, 3]);
     expect(new Set(results.map((r) => r.epoch)).size).toBe(1);
-    expect(results[0]!.epoch).toMatch(/^[a-z0-9]{8}$/);
+    expect(results[0]!.epoch).toMatch(/^[a-z0-9]{12}$/);
   });
 
   it('writes frames byte-identical to assembleTaskFrame, with the guide field names', async () => {
@@ -137,12 +138,16 @@ export function storeCases(ctx: ContractContext): void {
     const taskId = randomTaskId();
     const frames = await publishChecked(engine, new ExpectedTask(), range(1, 150).map((i) => progressEvent(taskId, i % 100)));
     const page = (await engine.history(taskId, 100))!;
-    expect(page.offset).toBe(150);
+    expect(page).toMatchObject({ offset: 150, count: 100 });
+    expect(page.items).toEqual(joinedFrames(frames.slice(50).reverse()));
     expect(offsetsOf(page.frames)).toEqual(range(51, 150).reverse());
     expect(page.frames).toEqual(frames.slice(50).reverse());
-    expect(offsetsOf((await engine.history(taskId, 3))!.frames)).toEqual([150, 149, 148]);
+    const three = (await engine.history(taskId, 3))!;
+    expect(three.count).toBe(3);
+    expect(three.items).toEqual(joinedFrames(frames.slice(-3).reverse()));
+    expect(offsetsOf(three.frames)).toEqual([150, 149, 148]);
     const empty = (await engine.history(taskId, 0))!;
-    expect(empty).toEqual({ offset: 150, epoch: page.epoch, frames: [] });
+    expect(empty).toEqual({ offset: 150, epoch: page.epoch, count: 0, items: Buffer.from('[]'), frames: [] });
     for (const bad of [101, -1, 1.5]) {
       await expect(engine.history(taskId, bad)).rejects.toBeInstanceOf(EngineArgumentError);
     }

@@ -6,6 +6,7 @@
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Engine } from '../src/index';
 import { pubSubAndNodeCases } from './engine-contract-pubsub';
+import { readCases } from './engine-contract-reads';
 import { storeCases } from './engine-contract-store';
 import { randomPrefix } from './engine-test-helpers';
 
@@ -38,6 +39,7 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
       await Promise.all(opened.splice(0).map((engine) => engine.close()));
     });
     storeCases(context);
+    readCases(context);
     pubSubAndNodeCases(context);
   });
 }

@@ -108,6 +108,11 @@ export function offsetsOf(frames: Buffer[]): number[] {
   return frames.map((frame) => readFrameOffset(frame));
 }
 
+/** What a history page's `items` must be: `[` + the frames joined by `,` + `]`, built here apart from the engines. */
+export function joinedFrames(frames: Buffer[]): Buffer {
+  return Buffer.concat([Buffer.from('['), ...frames.flatMap((frame, i) => (i === 0 ? [frame] : [Buffer.from(','), frame])), Buffer.from(']')]);
+}
+
 /** 1..n */
 export function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, i) => from + i);

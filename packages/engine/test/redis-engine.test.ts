@@ -131,12 +131,25 @@ describe('redis engine storage', () => {
     expect((await engine.stats()).by_status).toMatchObject({ running: 1, completed: 0 });
   });
 
-  it('loads the script again after SCRIPT FLUSH (NOSCRIPT fallback)', async () => {
+  it('loads the scripts again after SCRIPT FLUSH (NOSCRIPT fallback)', async () => {
     const engine = await redisEngine(randomPrefix());
     const taskId = randomTaskId();
     await engine.publish(progressEvent(taskId, 1));
+    expect((await engine.history(taskId, 10))!.count).toBe(1);
     await rawClient().script('FLUSH');
     expect(published(await engine.publish(progressEvent(taskId, 2))).offset).toBe(2);
+    await rawClient().script('FLUSH');
+    expect(offsetsOf((await engine.history(taskId, 10))!.frames)).toEqual([2, 1]);
+  });
+
+  it('refuses a history whose stream holds an entry it did not write, as an internal error naming it', async () => {
+    const prefix = randomPrefix();
+    const engine = await redisEngine(prefix);
+    const taskId = randomTaskId();
+    await engine.publish(progressEvent(taskId, 1));
+    await rawClient().xadd(keysOf(prefix, taskId).history, '99-0', 'other', 'x');
+    await expect(engine.history(taskId, 10)).rejects.toMatchObject({ name: 'EngineError', code: 'internal', message: expect.stringContaining('99-0') });
+    expect((await engine.replay(taskId, 0, 1))!.frames).toHaveLength(1);
   });
 
   it('prunes status index entries older than 24 h and stops counting them', async () => {

@@ -1,9 +1,10 @@
 /**
  * The guide's reads: `GET /api/v1/progress/:task_id` (the latest snapshot) and `.../history?limit=20`
- * (frames newest first, sent as the stored bytes without parsing them).
+ * (frames newest first). Both bodies are concatenated from stored JSON texts: nothing is parsed or
+ * re-serialised on the way out (the response schemas document the shapes; they never serialise a 200).
  */
 import type { FastifyPluginAsync } from 'fastify';
-import type { HistoryPage, TaskState } from '@taskpulse/engine';
+import type { HistoryPage, TaskSnapshot } from '@taskpulse/engine';
 import { taskNotFound } from '../error-handler';
 import { errorResponses, historyQuery, historyResponse, progressResponse, taskParams } from '../schemas';
 
@@ -11,50 +12,42 @@ interface TaskParams {
   task_id: string;
 }
 
-/** The snapshot as the guide's progress response; fields each hold JSON text, absent ones take the frame defaults. */
-export function progressView(state: TaskState): Record<string, unknown> {
-  const f = state.fields;
-  const read = (text: string | undefined, fallback: unknown): unknown => (text === undefined ? fallback : JSON.parse(text));
-  const view: Record<string, unknown> = {
-    task_id: state.taskId,
-    progress: read(f.progress, 0),
-    current_step: read(f.current_step, ''),
-    total_steps: read(f.total_steps, 0),
-    completed_steps: read(f.completed_steps, 0),
-    message: read(f.message, ''),
-    status: read(f.status, 'pending'),
-    timestamp: read(f.timestamp, ''),
-  };
-  for (const name of ['result', 'error', 'user_id', 'project_id'] as const) {
-    if (f[name] !== undefined) view[name] = read(f[name], undefined);
-  }
-  view.offset = state.offset;
-  view.epoch = state.epoch;
-  return view;
+const JSON_TYPE = 'application/json; charset=utf-8';
+const json = JSON.stringify;
+
+/**
+ * The snapshot as the guide's progress response, in progressResponse's field order: each field's stored
+ * JSON text as it is, absent ones take the defaults below; result, error and the owner only when present.
+ */
+export function progressBody(snapshot: TaskSnapshot): string {
+  const f = snapshot.fields;
+  let body =
+    `{"task_id":${json(snapshot.taskId)},"progress":${f.progress ?? '0'},"current_step":${f.current_step ?? '""'}` +
+    `,"total_steps":${f.total_steps ?? '0'},"completed_steps":${f.completed_steps ?? '0'},"message":${f.message ?? '""'}` +
+    `,"status":${f.status ?? '"pending"'},"timestamp":${f.timestamp ?? '""'}`;
+  if (f.result !== undefined) body += `,"result":${f.result}`;
+  if (f.error !== undefined) body += `,"error":${f.error}`;
+  if (f.user_id !== undefined) body += `,"user_id":${f.user_id}`;
+  if (f.project_id !== undefined) body += `,"project_id":${f.project_id}`;
+  return `${body},"offset":${snapshot.offset},"epoch":${json(snapshot.epoch)}}`;
 }
 
-const COMMA = Buffer.from(',');
+const HISTORY_END = Buffer.from('}');
 
-/** `{"task_id","epoch","offset","items":[frames…]}` built by concatenation: the frames are never parsed. */
+/** `{"task_id","epoch","offset","items":[frames…]}`: the page's items go in as they are, one copy. */
 export function historyBody(taskId: string, page: HistoryPage): Buffer {
-  const head = `{"task_id":${JSON.stringify(taskId)},"epoch":${JSON.stringify(page.epoch)},"offset":${page.offset},"items":[`;
-  const parts: Buffer[] = [Buffer.from(head)];
-  page.frames.forEach((frame, index) => {
-    if (index > 0) parts.push(COMMA);
-    parts.push(frame);
-  });
-  parts.push(Buffer.from(']}'));
-  return Buffer.concat(parts);
+  const head = `{"task_id":${json(taskId)},"epoch":${json(page.epoch)},"offset":${page.offset},"items":`;
+  return Buffer.concat([Buffer.from(head), page.items, HISTORY_END]);
 }
 
 export const progressRoutes: FastifyPluginAsync = async (app) => {
   app.get<{ Params: TaskParams }>(
     '/api/v1/progress/:task_id',
     { schema: { params: taskParams, response: { 200: progressResponse, ...errorResponses } } },
-    async (request) => {
-      const state = await app.engine.latest(request.params.task_id);
-      if (!state) throw taskNotFound(request.params.task_id);
-      return progressView(state);
+    async (request, reply) => {
+      const snapshot = await app.engine.snapshot(request.params.task_id);
+      if (!snapshot) throw taskNotFound(request.params.task_id);
+      return reply.type(JSON_TYPE).send(progressBody(snapshot));
     },
   );
 
@@ -65,7 +58,7 @@ export const progressRoutes: FastifyPluginAsync = async (app) => {
       const { task_id: taskId } = request.params;
       const page = await app.engine.history(taskId, request.query.limit);
       if (!page) throw taskNotFound(taskId);
-      return reply.type('application/json; charset=utf-8').send(historyBody(taskId, page));
+      return reply.type(JSON_TYPE).send(historyBody(taskId, page));
     },
   );
 };
