@@ -7,9 +7,21 @@
 import { Histogram } from '../stats/histogram';
 import type { FanoutData, StartedNode } from './system';
 
-const LINE = /^taskpulse_gateway_broadcast_fanout_seconds_bucket\{kind="(user|project)",le="([^"]+)"\} (\d+)/;
+const BUCKET = /^taskpulse_gateway_broadcast_fanout_seconds_bucket\{([^}]*)\} (\d+)/;
 
 type Cumulative = Map<string, number>; // `${kind} ${le}` -> cumulative count
+
+/** The histogram's cumulative bucket counts in Prometheus text format, by `${kind} ${le}` (label order free). */
+export function parseFanoutBuckets(text: string): Cumulative {
+  const counts: Cumulative = new Map();
+  for (const line of text.split('\n')) {
+    const match = BUCKET.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...match[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]));
+    if (labels.kind && labels.le) counts.set(`${labels.kind} ${labels.le}`, Number(match[2]));
+  }
+  return counts;
+}
 
 /** Reads each node's histogram; returns the fan-out since the previous call, in microseconds. */
 export function createFanoutReader(nodes: StartedNode[]): () => Promise<FanoutData[]> {
@@ -18,11 +30,7 @@ export function createFanoutReader(nodes: StartedNode[]): () => Promise<FanoutDa
     Promise.all(
       nodes.map(async (node) => {
         const text = await (await fetch(`http://127.0.0.1:${node.port}/metrics`)).text();
-        const now: Cumulative = new Map();
-        for (const line of text.split('\n')) {
-          const match = LINE.exec(line);
-          if (match) now.set(`${match[1]} ${match[2]}`, Number(match[3]));
-        }
+        const now = parseFanoutBuckets(text);
         const before = previous.get(node.port) ?? new Map();
         previous.set(node.port, now);
         const data: FanoutData = { task: new Histogram().toJSON(), user: toHistogram('user', now, before), project: toHistogram('project', now, before) };
@@ -31,7 +39,8 @@ export function createFanoutReader(nodes: StartedNode[]): () => Promise<FanoutDa
     );
 }
 
-function toHistogram(kind: string, now: Cumulative, before: Cumulative): FanoutData['user'] {
+/** One kind's bucket counts between two reads, as a histogram in microseconds. */
+export function toHistogram(kind: string, now: Cumulative, before: Cumulative): FanoutData['user'] {
   const bounds = [...now.keys()]
     .filter((key) => key.startsWith(`${kind} `))
     .map((key) => key.slice(kind.length + 1))
