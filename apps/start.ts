@@ -9,7 +9,7 @@
  */
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ConfigError, readInt } from '@taskpulse/config';
+import { ConfigError, exitOnSignals, readInt } from '@taskpulse/config';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
 import { createGateway, readGatewaySettings } from '@taskpulse/gateway';
@@ -89,30 +89,13 @@ async function main(): Promise<void> {
     fallback: createInjectFallback(api, { bodyLimit: DEFAULT_BODY_LIMIT, logger }),
   });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal while closing: exiting at once');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'closing: gateway, worker, demo jobs, api, engine');
-    (async () => {
-      await gateway.close();
-      await worker?.close();
-      await demoJobs.close();
-      await api.close();
-      await engine.close();
-    })().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        logger.error({ err: error }, 'closing failed');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  exitOnSignals(logger, 'closing: gateway, worker, demo jobs, api, engine', async () => {
+    await gateway.close();
+    await worker?.close();
+    await demoJobs.close();
+    await api.close();
+    await engine.close();
+  });
 
   const port = await gateway.listen(config.gateway.port, config.gateway.host);
   const base = `localhost:${port}`;

@@ -8,7 +8,7 @@
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRedisEngine } from '@taskpulse/engine';
-import { ConfigError } from '@taskpulse/config';
+import { ConfigError, exitOnSignals } from '@taskpulse/config';
 import { build } from './build';
 import { loadApiConfig, type ApiConfig } from './config';
 import { createQueueDemoJobs } from './demo-queue';
@@ -50,28 +50,11 @@ async function main(): Promise<void> {
     logger,
   });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal while closing: exiting at once');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'api closing');
-    app
-      .close()
-      .then(() => demoJobs.close())
-      .then(() => engine.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'api did not close cleanly');
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  exitOnSignals(logger, 'closing the api', async () => {
+    await app.close();
+    await demoJobs.close();
+    await engine.close();
+  });
 
   const address = await app.listen({ port: config.port, host: config.host });
   // Printed whatever LOG_LEVEL says: supervisors and tests wait for this line.

@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRedisEngine } from '@taskpulse/engine';
-import { ConfigError } from '@taskpulse/config';
+import { ConfigError, exitOnSignals } from '@taskpulse/config';
 import { loadGatewayConfig, type GatewayConfig } from './config';
 import { createGateway } from './gateway';
 
@@ -36,27 +36,10 @@ async function main(): Promise<void> {
     limits: { maxBackpressureBytes: config.maxBackpressureBytes },
   });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal while draining: exiting at once');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'draining the gateway');
-    gateway
-      .close()
-      .then(() => engine.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'draining failed');
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  exitOnSignals(logger, 'draining the gateway', async () => {
+    await gateway.close();
+    await engine.close();
+  });
 
   // Readiness follows the engine (/readyz answers 503 until Redis is up), so listening need not wait for it.
   engine.ready().catch((error: unknown) => logger.warn({ err: error }, 'redis is not ready yet; /readyz answers 503 until it is'));

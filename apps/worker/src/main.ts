@@ -5,7 +5,7 @@
  */
 import { createRedisEngine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
-import { ConfigError } from '@taskpulse/config';
+import { ConfigError, exitOnSignals } from '@taskpulse/config';
 import { pino } from 'pino';
 import { loadWorkerConfig, type WorkerConfig } from './config';
 import { startVideoWorker } from './video-worker';
@@ -33,27 +33,10 @@ async function main(): Promise<void> {
     stepMs: config.stepMs,
   });
 
-  let stopping = false;
-  const stop = (signal: NodeJS.Signals) => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal while closing: exiting at once');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal }, 'worker closing: finishing active jobs');
-    worker
-      .close()
-      .then(() => engine.close())
-      .then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error({ err: error }, 'worker did not close cleanly');
-          process.exit(1);
-        },
-      );
-  };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  exitOnSignals(logger, 'closing the worker (finishing active jobs)', async () => {
+    await worker.close();
+    await engine.close();
+  });
 
   await worker.waitUntilReady();
   // Printed whatever LOG_LEVEL says: supervisors and tests wait for this line.
