@@ -190,6 +190,9 @@ describe.each(ENGINES)('BullMQ bridge on the $name engine', (factory: EngineFact
         [7, 'completed', { n }],
       ]);
     }
+    // History is complete once either bridge published; the slower one may still be reading the stream.
+    const seenByBoth = () => first.counts().published + first.counts().duplicates + second.counts().published + second.counts().duplicates;
+    await waitFor('both bridges to read every event', () => seenByBoth() >= 56);
     const counts = [first.counts(), second.counts()];
     expect(counts[0]!.published + counts[1]!.published).toBe(28);
     expect(counts[0]!.duplicates + counts[1]!.duplicates).toBe(28);
