@@ -1,17 +1,10 @@
 /** loadApiConfig: defaults, every variable, and ConfigError naming the variable and the form. */
 import { describe, expect, it } from 'vitest';
+import { thrown } from '@taskpulse/testkit';
 import { ConfigError } from '@taskpulse/config';
 import { loadApiConfig } from '../src/config';
 
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (run: () => unknown): ConfigError => thrown(run, ConfigError);
 
 describe('loadApiConfig', () => {
   it('has the documented defaults', () => {

@@ -1,17 +1,10 @@
 /** loadWorkerConfig: REDIS_URL required, the documented defaults, and ConfigError naming the variable. */
 import { describe, expect, it } from 'vitest';
+import { thrown } from '@taskpulse/testkit';
 import { ConfigError } from '@taskpulse/config';
 import { loadWorkerConfig } from '../src/config';
 
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (run: () => unknown): ConfigError => thrown(run, ConfigError);
 
 describe('loadWorkerConfig', () => {
   it('requires REDIS_URL and has the documented defaults', () => {

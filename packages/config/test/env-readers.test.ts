@@ -1,5 +1,6 @@
 /** Every reader: defaults when unset or blank, the value when valid, and a ConfigError naming the variable and the form. */
 import { describe, expect, it } from 'vitest';
+import { thrown } from '@taskpulse/testkit';
 import {
   ConfigError,
   readDurationMs,
@@ -18,15 +19,7 @@ import {
   type Env,
 } from '../src/index';
 
-function configError(run: () => unknown): ConfigError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof ConfigError) return error;
-    throw error;
-  }
-  throw new Error('expected a ConfigError');
-}
+const configError = (run: () => unknown): ConfigError => thrown(run, ConfigError);
 
 describe('ConfigError', () => {
   it('names the variable, the expected form and what came', () => {

@@ -3,3 +3,4 @@ export * from './processes';
 export * from './redis-server';
 export * from './wait-for';
 export * from './guide-snippets';
+export * from './thrown';
