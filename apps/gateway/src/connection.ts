@@ -22,7 +22,8 @@ import type { BroadcastChannels } from './broadcast-channels';
 import type { FanOut } from './fan-out';
 import type { GatewayMetrics } from './metrics';
 import { FrameRateLimiter, type RateLimit } from './rate-limit';
-import { TaskSubscriptions, type SubscriberSocket, type SubscriptionContext } from './subscriptions';
+import type { SubscriberSocket } from './subscriber-socket';
+import { TaskSubscriptions, type SubscriptionContext } from './subscriptions';
 
 /** What uWebSockets.js keeps per socket: it copies the object's own fields, so the connection rides in one. */
 export interface SocketData {

@@ -12,7 +12,7 @@
 import { readFrameEpoch, readFrameOffset } from '@taskpulse/protocol';
 import type { ChannelListener } from '@taskpulse/engine';
 import type { TaskStateRead } from './read-task-state';
-import type { SubscriberSocket } from './subscriptions';
+import type { SubscriberSocket } from './subscriber-socket';
 
 export class SubscribeWindow {
   private phase: 'holding' | 'bridging' | 'done' = 'holding';

@@ -11,25 +11,13 @@ import {
   encodeAckFrame,
   taskChannel,
   type ClientMessage,
-  type ErrorCode,
 } from '@taskpulse/protocol';
 import type { ChannelListener, Engine } from '@taskpulse/engine';
 import type { GatewayMetrics } from './metrics';
 import type { PendingWork } from './pending-work';
 import { readTaskState } from './read-task-state';
 import { SubscribeWindow } from './subscribe-window';
-
-/** What the subscription logic needs from its socket; every call is a no-op once `closed`. */
-export interface SubscriberSocket {
-  readonly closed: boolean;
-  readonly clientId: string;
-  /** Runs `fn` corked, so everything it sends leaves in one write and nothing interleaves. */
-  cork(fn: () => void): void;
-  send(frame: string | Buffer): void;
-  sendError(code: ErrorCode, message: string, extra?: { field?: string; requestId?: string; taskId?: string }): void;
-  subscribeTopic(topic: string): void;
-  unsubscribeTopic(topic: string): void;
-}
+import type { SubscriberSocket } from './subscriber-socket';
 
 /** Shared by every connection of one gateway. */
 export interface SubscriptionContext {

@@ -1,0 +1,17 @@
+/**
+ * The socket as the subscription logic sees it (subscriptions.ts, subscribe-window.ts): a Connection
+ * implements it, tests may too.
+ */
+import type { ErrorCode } from '@taskpulse/protocol';
+
+/** What the subscription logic needs from its socket; every call is a no-op once `closed`. */
+export interface SubscriberSocket {
+  readonly closed: boolean;
+  readonly clientId: string;
+  /** Runs `fn` corked, so everything it sends leaves in one write and nothing interleaves. */
+  cork(fn: () => void): void;
+  send(frame: string | Buffer): void;
+  sendError(code: ErrorCode, message: string, extra?: { field?: string; requestId?: string; taskId?: string }): void;
+  subscribeTopic(topic: string): void;
+  unsubscribeTopic(topic: string): void;
+}
