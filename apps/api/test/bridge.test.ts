@@ -47,4 +47,8 @@ it('reports a plain BullMQ job of a bridged queue', async () => {
   expect(latest).toMatchObject({ result: { thumbnails: 3 }, user_id: 'user-123', current_step: 'resize' });
   const history = (await app.inject('/api/v1/progress/plain-job-1/history')).json();
   expect(history.items.map((f: any) => f.payload.status)).toEqual(['completed', 'running', 'running']);
+  // The bridge's counts are scraped with the API's metrics: start, progress and complete were published.
+  const metrics = (await app.inject('/metrics')).body;
+  expect(metrics).toContain(`taskpulse_api_bridge_events_total{queue="${queueName}",outcome="published"} 3`);
+  expect(metrics).toContain(`taskpulse_api_bridge_events_total{queue="${queueName}",outcome="error"} 0`);
 });

@@ -7,6 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ConnectionOptions } from 'bullmq';
 import { startBullmqBridge, type BullmqBridge } from '@taskpulse/reporter';
 import type { Logger } from 'pino';
+import { Counter } from 'prom-client';
 import { shared } from './skip-override';
 
 declare module 'fastify' {
@@ -32,9 +33,36 @@ export const bridgesPlugin: FastifyPluginAsync<BridgesPluginOptions> = shared(as
           startBullmqBridge({ reporter: app.reporter, queueName, connection, logger: logger.child({ component: 'bridge' }) }),
         );
   app.decorate('bridges', bridges);
+  if (bridges.length > 0) exportBridgeCounts(app, bridges);
   if (bridges.length > 0) {
     app.addHook('onClose', async () => {
       await Promise.all(bridges.map((bridge) => bridge.close()));
     });
   }
 });
+
+const BRIDGE_EVENTS = 'taskpulse_api_bridge_events_total';
+
+/** The bridges' own counts as one Prometheus counter by queue and outcome, read when scraped. */
+function exportBridgeCounts(app: Parameters<FastifyPluginAsync>[0], bridges: readonly BullmqBridge[]): void {
+  const { registry } = app.apiMetrics;
+  registry.removeSingleMetric(BRIDGE_EVENTS); // a rebuilt app on the same registry reports its own bridges
+  new Counter({
+    name: BRIDGE_EVENTS,
+    help: 'BullMQ events the bridge handled, by queue and outcome (published, duplicate, invalid, refused, error).',
+    labelNames: ['queue', 'outcome'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const bridge of bridges) {
+        const counts = bridge.counts();
+        const queue = bridge.queueName;
+        this.inc({ queue, outcome: 'published' }, counts.published);
+        this.inc({ queue, outcome: 'duplicate' }, counts.duplicates);
+        this.inc({ queue, outcome: 'invalid' }, counts.invalid);
+        this.inc({ queue, outcome: 'refused' }, counts.refused);
+        this.inc({ queue, outcome: 'error' }, counts.errors);
+      }
+    },
+  });
+}
