@@ -82,13 +82,27 @@ export function createGateway(options: GatewayOptions): Gateway {
       connections.add(connection);
       counts.add(connection.userId, connection.projectId);
       metrics.connections.inc();
+      rememberSession(connection);
     },
     onClose(connection) {
       connections.delete(connection);
       counts.remove(connection.userId, connection.projectId);
       metrics.connections.dec();
+      rememberSession(connection); // the resume window counts from the disconnect
     },
   };
+
+  /** Keeps who the connection is, for a reconnect with `old_client_id`; failures are logged and counted. */
+  function rememberSession(connection: Connection): void {
+    const { clientId, userId, projectId } = connection;
+    if (userId === undefined && projectId === undefined) return;
+    const session = userId === undefined ? { projectId } : projectId === undefined ? { userId } : { userId, projectId };
+    const work = engine.saveSession(clientId, session, limits.sessionTtlSeconds).catch((error: unknown) => {
+      metrics.engineFailures.inc({ operation: 'save_session' });
+      logger.warn({ err: error, clientId }, 'saving the connection session failed; a reconnect with old_client_id will start anonymous');
+    });
+    void pending.track(work);
+  }
 
   app.ws<SocketData>(WS_PATH, {
     compression: uWS.DISABLED,
@@ -100,6 +114,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     upgrade: createUpgradeHandler({
       metrics,
       accepting: () => !draining,
+      loadSession: (clientId) => engine.loadSession(clientId),
       createSocketData: (identity) => ({ connection: new Connection(identity, connectionContext) }),
     }),
     open: (ws) => ws.getUserData().connection.opened(ws),

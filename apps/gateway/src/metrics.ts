@@ -11,7 +11,7 @@ export type ChannelKind = 'task' | 'user' | 'project';
 const CHANNEL_KINDS: readonly ChannelKind[] = ['task', 'user', 'project'];
 
 /** Engine calls whose background failures are counted. */
-export type EngineOperation = 'subscribe' | 'unsubscribe' | 'read' | 'report_node' | 'remove_node';
+export type EngineOperation = 'subscribe' | 'unsubscribe' | 'read' | 'report_node' | 'remove_node' | 'save_session';
 
 export interface GatewayMetrics {
   registry: Registry;

@@ -1,12 +1,15 @@
 /**
- * `GET /api/v1/ws?user_id=…&project_id=…` → WebSocket. Both ids are optional (the guide's reconnect
- * snippet sends only `old_client_id`), but an id that is present must be valid, else HTTP 400 with a
- * JSON error naming it. The request object dies when this handler returns, so everything needed is
- * copied out first; an abort handler is registered before any answer, as uWebSockets.js requires.
+ * `GET /api/v1/ws?user_id=…&project_id=…` → WebSocket. Both ids are optional, but an id that is present
+ * must be valid, else HTTP 400 with a JSON error naming it. The guide's reconnect URL carries only
+ * `old_client_id`: then the identity is restored from that client's session (kept by the gateway for
+ * sessionTtlSeconds after it closed) before upgrading; an unknown or expired id connects anonymously.
+ * The request object dies when this handler returns, so everything needed is copied out first; an
+ * abort handler is registered before any answer, as uWebSockets.js requires, and checked after the wait.
  */
 import { randomBytes } from 'node:crypto';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { idProblem, type ErrorCode } from '@taskpulse/protocol';
+import type { ConnectionSession } from '@taskpulse/engine';
 import type { ConnectionIdentity, SocketData } from './connection';
 import type { GatewayMetrics } from './metrics';
 import { sendJson } from './http-reply';
@@ -15,6 +18,8 @@ export interface UpgradeContext {
   metrics: GatewayMetrics;
   /** False while draining: new connections are turned away with 503. */
   accepting(): boolean;
+  /** The session a closed connection left behind, or null. */
+  loadSession(clientId: string): Promise<ConnectionSession | null>;
   /** Makes the per-socket data for an accepted identity. */
   createSocketData(identity: ConnectionIdentity): SocketData;
 }
@@ -32,8 +37,7 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
     const secWebSocketExtensions = req.getHeader('sec-websocket-extensions');
     const userId = req.getQuery('user_id');
     const projectId = req.getQuery('project_id');
-    // `old_client_id` (the guide's reconnect) is accepted and ignored for now: resume sessions, which would
-    // restore identity and subscriptions from it, are a later issue. Clients resume per task with offset+epoch.
+    const oldClientId = req.getQuery('old_client_id');
     let aborted = false;
     res.onAborted(() => {
       aborted = true;
@@ -44,20 +48,28 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
       ctx.metrics.countError(code);
       sendJson(res, status, { error: field === undefined ? { code, message } : { code, message, field } });
     };
-    for (const [field, value] of [['user_id', userId], ['project_id', projectId]] as const) {
+    for (const [field, value] of [['user_id', userId], ['project_id', projectId], ['old_client_id', oldClientId]] as const) {
       if (value === undefined) continue;
       const problem = idProblem(value);
       if (problem) return refuse('400 Bad Request', 'bad_request', `${field} ${problem}`, field);
     }
+    const accept = (who: ConnectionSession) => {
+      if (aborted) return;
+      if (!ctx.accepting()) return refuse('503 Service Unavailable', 'unavailable', 'this gateway is draining; connect again to reach another node');
+      const identity: ConnectionIdentity = { clientId: newClientId() };
+      if (who.userId !== undefined) identity.userId = who.userId;
+      if (who.projectId !== undefined) identity.projectId = who.projectId;
+      const data = ctx.createSocketData(identity);
+      res.cork(() => {
+        res.upgrade(data, secWebSocketKey, secWebSocketProtocol, secWebSocketExtensions, context);
+      });
+    };
+    // Ids given in the URL win; only a bare reconnect URL restores the old identity.
+    if (oldClientId === undefined || userId !== undefined || projectId !== undefined) return accept({ userId, projectId });
     if (!ctx.accepting()) return refuse('503 Service Unavailable', 'unavailable', 'this gateway is draining; connect again to reach another node');
-    if (aborted) return;
-
-    const identity: ConnectionIdentity = { clientId: newClientId() };
-    if (userId !== undefined) identity.userId = userId;
-    if (projectId !== undefined) identity.projectId = projectId;
-    const data = ctx.createSocketData(identity);
-    res.cork(() => {
-      res.upgrade(data, secWebSocketKey, secWebSocketProtocol, secWebSocketExtensions, context);
-    });
+    ctx.loadSession(oldClientId).then(
+      (session) => accept(session ?? {}),
+      () => refuse('503 Service Unavailable', 'unavailable', 'the session of old_client_id could not be read; try again'),
+    );
   };
 }

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
 import { waitFor } from '@taskpulse/testkit';
-import { taskChannel } from '@taskpulse/protocol';
+import { encodeBroadcastFrame, taskChannel, userChannel } from '@taskpulse/protocol';
 import { closeAll, closeLater, startGateway } from './support/gateways';
 import { closeAllClients, connectClient, refusedUpgrade } from './support/ws-client';
 import { createEngine, ENGINE_KINDS, instrument, newPrefix, progress, publish } from './support/engines';
@@ -35,6 +35,25 @@ describe.each(ENGINE_KINDS)('connecting (%s engine)', (kind) => {
     expect(anonymous.frames[0]).toEqual({ type: 'connected', payload: { client_id: anonymous.clientId } });
     const again = await connectClient(wsUrl(`old_client_id=${anonymous.clientId}`));
     expect(again.clientId).not.toBe(anonymous.clientId);
+    expect(again.frames[0]!.payload).toEqual({ client_id: again.clientId });
+    expect((await refusedUpgrade(wsUrl('old_client_id=not%20an%20id'))).status).toBe(400);
+  });
+
+  it('gives a reconnect with only old_client_id the identity of the closed connection, and its broadcasts', async () => {
+    const { engine, wsUrl } = await setup();
+    const first = await connectClient(wsUrl('user_id=user-123&project_id=project-456'));
+    await first.close();
+    const back = await connectClient(wsUrl(`old_client_id=${first.clientId}`));
+    expect(back.frames[0]!.payload).toEqual({ client_id: back.clientId, user_id: 'user-123', project_id: 'project-456' });
+    expect(back.clientId).not.toBe(first.clientId);
+    const frame = encodeBroadcastFrame('user', 'task-456', { progress: 50, message: 'after reconnect' });
+    await waitFor('the user channel live', async () => (await engine.broadcast(userChannel(engine.prefix, 'user-123'), frame)) > 0);
+    await back.next((f) => f.payload?.message === 'after reconnect');
+    // Ids in the URL win over the session; an unknown id connects anonymously.
+    const explicit = await connectClient(wsUrl(`old_client_id=${first.clientId}&user_id=someone-else`));
+    expect(explicit.frames[0]!.payload).toEqual({ client_id: explicit.clientId, user_id: 'someone-else' });
+    const unknown = await connectClient(wsUrl(`old_client_id=${'0'.repeat(32)}`));
+    expect(unknown.frames[0]!.payload).toEqual({ client_id: unknown.clientId });
   });
 
   it('answers a bad user_id or project_id with HTTP 400 and a JSON error naming it', async () => {

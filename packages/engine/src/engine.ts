@@ -135,7 +135,21 @@ export interface NodeRegistry {
   connectionStats(): Promise<ConnectionStats>;
 }
 
-export interface Engine extends TaskStore, PubSub, NodeRegistry {
+/** Who a connection was: kept for a while after it closes, so a reconnect with `old_client_id` gets it back. */
+export interface ConnectionSession {
+  userId?: string;
+  projectId?: string;
+}
+
+/** Connection sessions by client id, each expiring after its ttl. */
+export interface SessionStore {
+  /** Keeps `clientId`'s session for `ttlSeconds` from now, replacing an earlier one. */
+  saveSession(clientId: string, session: ConnectionSession, ttlSeconds: number): Promise<void>;
+  /** The session of `clientId`, or null when it is unknown or expired. */
+  loadSession(clientId: string): Promise<ConnectionSession | null>;
+}
+
+export interface Engine extends TaskStore, PubSub, NodeRegistry, SessionStore {
   readonly kind: 'memory' | 'redis';
   /** Key and channel prefix. */
   readonly prefix: string;

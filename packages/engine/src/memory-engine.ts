@@ -15,6 +15,7 @@ import {
 } from '@taskpulse/protocol';
 import type {
   ChannelListener,
+  ConnectionSession,
   ConnectionStats,
   DedupeKey,
   Engine,
@@ -28,7 +29,7 @@ import type {
 } from './engine';
 import { TaskFinishedError } from './errors';
 import { historyPage } from './history-page';
-import { checkAfterOffset, checkDedupeKey, checkLimit, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
+import { checkAfterOffset, checkDedupeKey, checkLimit, checkTtl, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
 import { ListenerRegistry } from './listener-registry';
 
 interface MemoryTask {
@@ -63,6 +64,7 @@ export class MemoryEngine implements Engine {
   private readonly tasks = new Map<string, MemoryTask>();
   private readonly listeners = new ListenerRegistry();
   private readonly nodes = new Map<string, { report: NodeReport; expiresAt: number }>();
+  private readonly sessions = new Map<string, { session: ConnectionSession; expiresAt: number }>();
   private closed = false;
 
   constructor(options: MemoryEngineOptions = {}) {
@@ -172,6 +174,7 @@ export class MemoryEngine implements Engine {
     for (const taskId of [...this.tasks.keys()]) if (!this.live(taskId)) dropped += 1;
     const now = this.now();
     for (const [nodeId, node] of this.nodes) if (node.expiresAt <= now) this.nodes.delete(nodeId);
+    for (const [clientId, kept] of this.sessions) if (kept.expiresAt <= now) this.sessions.delete(clientId);
     return dropped;
   }
 
@@ -199,6 +202,21 @@ export class MemoryEngine implements Engine {
     const now = this.now();
     const live = [...this.nodes.values()].filter((n) => n.expiresAt > now).map((n) => n.report);
     return sumNodeReports(live);
+  }
+
+  async saveSession(clientId: string, session: ConnectionSession, ttlSeconds: number): Promise<void> {
+    checkTtl(ttlSeconds);
+    this.sessions.set(clientId, { session: { ...session }, expiresAt: this.now() + ttlSeconds * 1000 });
+  }
+
+  async loadSession(clientId: string): Promise<ConnectionSession | null> {
+    const kept = this.sessions.get(clientId);
+    if (!kept) return null;
+    if (kept.expiresAt <= this.now()) {
+      this.sessions.delete(clientId);
+      return null;
+    }
+    return { ...kept.session };
   }
 }
 

@@ -1,11 +1,13 @@
 /**
  * The cluster's engine: task events in Redis (see redis-task-store.ts and lua/), channels over one
- * subscriber connection per engine (redis-subscriber.ts), node counts with expiry (redis-node-registry.ts).
+ * subscriber connection per engine (redis-subscriber.ts), node counts with expiry (redis-node-registry.ts),
+ * connection sessions for resume (redis-session-store.ts).
  * Two connections: commands, and the subscriber. Every Redis failure surfaces as EngineUnavailableError.
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type {
   ChannelListener,
+  ConnectionSession,
   ConnectionStats,
   DedupeKey,
   Engine,
@@ -22,6 +24,7 @@ import type { EncodedTaskEvent } from '@taskpulse/protocol';
 import { EngineUnavailableError } from './errors';
 import { redisCall } from './redis-call';
 import { RedisNodeRegistry } from './redis-node-registry';
+import { RedisSessionStore } from './redis-session-store';
 import { RedisSubscriber } from './redis-subscriber';
 import { publishTaskEventScript, readHistoryScript, RedisTaskStore } from './redis-task-store';
 
@@ -54,6 +57,7 @@ export class RedisEngine implements Engine {
   private readonly store: RedisTaskStore;
   private readonly subscriber: RedisSubscriber;
   private readonly nodes: RedisNodeRegistry;
+  private readonly sessions: RedisSessionStore;
   private readonly logger: EngineLogger;
   private closed = false;
 
@@ -82,6 +86,7 @@ export class RedisEngine implements Engine {
     this.store = new RedisTaskStore(this.commands, this.prefix, now);
     this.subscriber = new RedisSubscriber(this.subscriberConnection, this.logger);
     this.nodes = new RedisNodeRegistry(this.commands, this.prefix, now, this.logger);
+    this.sessions = new RedisSessionStore(this.commands, this.prefix);
   }
 
   /** True while both connections are ready and every subscribed channel is confirmed on the current connection. */
@@ -160,6 +165,14 @@ export class RedisEngine implements Engine {
 
   removeNode(nodeId: string): Promise<void> {
     return this.nodes.removeNode(nodeId);
+  }
+
+  saveSession(clientId: string, session: ConnectionSession, ttlSeconds: number): Promise<void> {
+    return this.sessions.saveSession(clientId, session, ttlSeconds);
+  }
+
+  loadSession(clientId: string): Promise<ConnectionSession | null> {
+    return this.sessions.loadSession(clientId);
   }
 
   connectionStats(): Promise<ConnectionStats> {

@@ -43,3 +43,8 @@ export function nodesKey(prefix: string): string {
 export function nodeKey(prefix: string, nodeId: string): string {
   return `${prefix}:node:${nodeId}`;
 }
+
+/** A connection's session (identity) for resume by `old_client_id`, expiring after the resume window. */
+export function sessionKey(prefix: string, clientId: string): string {
+  return `${prefix}:s:${clientId}`;
+}

@@ -5,10 +5,9 @@
 import type { Redis } from 'ioredis';
 import type { ConnectionStats, NodeReport, NodeRegistry } from './engine';
 import type { EngineLogger } from './engine-logger';
-import { EngineArgumentError } from './errors';
 import { execMulti, redisCall } from './redis-call';
 import { nodeKey, nodesKey } from './redis-keys';
-import { sumNodeReports } from './shared';
+import { checkTtl, sumNodeReports } from './shared';
 
 /** NodeRegistry on the engine's command connection; `now` scores the expiry index. */
 export class RedisNodeRegistry implements NodeRegistry {
@@ -20,9 +19,7 @@ export class RedisNodeRegistry implements NodeRegistry {
   ) {}
 
   async reportNode(report: NodeReport, ttlSeconds: number): Promise<void> {
-    if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
-      throw new EngineArgumentError(`ttlSeconds must be a number > 0, got ${ttlSeconds}`);
-    }
+    checkTtl(ttlSeconds);
     const ttlMs = Math.ceil(ttlSeconds * 1000);
     await execMulti(
       `record the report of node ${report.nodeId}`,

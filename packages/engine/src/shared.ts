@@ -1,7 +1,7 @@
 /** Small rules both engines share, so that they cannot drift apart. */
 import { randomUUID } from 'node:crypto';
 import { LIMITS } from '@taskpulse/protocol';
-import type { ConnectionStats, DedupeKey, NodeReport } from './engine';
+import type { ConnectionSession, ConnectionStats, DedupeKey, NodeReport } from './engine';
 import { EngineArgumentError } from './errors';
 
 /**
@@ -58,4 +58,20 @@ export function sumNodeReports(reports: NodeReport[]): ConnectionStats {
     }
   }
   return stats;
+}
+
+/** Throws unless the ttl is a number of seconds > 0. */
+export function checkTtl(ttlSeconds: number): void {
+  if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {
+    throw new EngineArgumentError(`ttlSeconds must be a number > 0, got ${ttlSeconds}`);
+  }
+}
+
+/** A stored session, keeping only its known string fields (what was written may be older code's). */
+export function parseSession(text: string): ConnectionSession {
+  const value = JSON.parse(text) as Record<string, unknown>;
+  const session: ConnectionSession = {};
+  if (typeof value.userId === 'string') session.userId = value.userId;
+  if (typeof value.projectId === 'string') session.projectId = value.projectId;
+  return session;
 }

@@ -1,8 +1,8 @@
-/** Contract cases for channels, node reports and concurrent publishers. */
+/** Contract cases for channels, node reports, connection sessions and concurrent publishers. */
 import { encodeBroadcastFrame, projectChannel, taskChannel, userChannel } from '@taskpulse/protocol';
 import { waitFor } from '@taskpulse/testkit';
 import { expect, it } from 'vitest';
-import type { Engine } from '../src/index';
+import { EngineArgumentError, type Engine } from '../src/index';
 import type { ContractContext } from './engine-contract';
 import { offsetsOf, progressEvent, published, randomTaskId, range, recorder, type Recorder } from './engine-test-helpers';
 
@@ -102,6 +102,21 @@ export function pubSubAndNodeCases(ctx: ContractContext): void {
     await engine.removeNode('n2');
     await waitFor('the short-lived report to expire', async () => (await engine.connectionStats()).nodes === 1, 10_000, 100);
     expect(await engine.connectionStats()).toEqual({ total_clients: 1, by_user: { a: 1 }, by_project: { p: 1 }, nodes: 1 });
+  });
+
+  it('keeps a connection session until its ttl, replaces it on save, and refuses a bad ttl', async () => {
+    const engine = await ctx.engine();
+    expect(await engine.loadSession('c-unknown')).toBeNull();
+    await engine.saveSession('c1', { userId: 'user-123', projectId: 'project-456' }, 60);
+    await engine.saveSession('c2', { userId: 'user-9' }, 0.3);
+    expect(await engine.loadSession('c1')).toEqual({ userId: 'user-123', projectId: 'project-456' });
+    expect(await engine.loadSession('c2')).toEqual({ userId: 'user-9' });
+    await engine.saveSession('c1', { projectId: 'p2' }, 60);
+    expect(await engine.loadSession('c1')).toEqual({ projectId: 'p2' });
+    await waitFor('the short session to expire', async () => (await engine.loadSession('c2')) === null, 10_000, 50);
+    for (const bad of [0, -1, Number.NaN]) {
+      await expect(engine.saveSession('c3', {}, bad)).rejects.toBeInstanceOf(EngineArgumentError);
+    }
   });
 
   it('gives 200 concurrent publishers on one task offsets 1..200, each once, agreeing everywhere', async () => {
