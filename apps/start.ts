@@ -9,7 +9,7 @@
  */
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { ConfigError, exitOnSignals, readInt } from '@taskpulse/config';
+import { configOrExit, exitOnSignals, readInt } from '@taskpulse/config';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
 import { createGateway, readGatewaySettings } from '@taskpulse/gateway';
@@ -19,23 +19,18 @@ import { createInProcessRunner, startVideoWorker } from '@taskpulse/worker';
 /** How long start-up waits for Redis before listening anyway. */
 const ENGINE_WAIT_MS = 5000;
 
+/** Everything npm start reads from the environment, validated once. */
 function readConfig() {
-  try {
-    const gateway = readGatewaySettings(process.env);
-    const api = loadApiConfig(process.env, { defaultPort: 8080 });
-    // The worker's two settings (its own config requires REDIS_URL, which npm start does not).
-    const concurrency = readInt(process.env, 'CONCURRENCY', 4, 1, 256);
-    const stepMs = readInt(process.env, 'STEP_DELAY_MS', 400, 0, 60_000);
-    return { gateway, api, concurrency, stepMs };
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`start: configuration error: ${error.message}\n`);
-    process.exit(1);
-  }
+  const gateway = readGatewaySettings(process.env);
+  const api = loadApiConfig(process.env, { defaultPort: 8080 });
+  // The worker's two settings (its own config requires REDIS_URL, which npm start does not).
+  const concurrency = readInt(process.env, 'CONCURRENCY', 4, 1, 256);
+  const stepMs = readInt(process.env, 'STEP_DELAY_MS', 400, 0, 60_000);
+  return { gateway, api, concurrency, stepMs };
 }
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = configOrExit('start', readConfig);
   const { redisUrl } = config.api;
   const logger = pino({ name: 'taskpulse', level: config.gateway.logLevel });
   let engine: Engine;

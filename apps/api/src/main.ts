@@ -8,26 +8,17 @@
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRedisEngine } from '@taskpulse/engine';
-import { ConfigError, exitOnSignals } from '@taskpulse/config';
+import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { build } from './build';
-import { loadApiConfig, type ApiConfig } from './config';
+import { loadApiConfig } from './config';
 import { createQueueDemoJobs } from './demo-queue';
 
 /** How long start-up waits for Redis before listening anyway (routes answer 503 until it is ready). */
 const ENGINE_WAIT_MS = 5000;
 
-function readConfig(): ApiConfig {
-  try {
-    return loadApiConfig(process.env, { requireRedis: true });
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`api: configuration error: ${error.message}\n`);
-    process.exit(1);
-  }
-}
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = configOrExit('api', () => loadApiConfig(process.env, { requireRedis: true }));
   const logger = pino({ name: 'taskpulse-api', level: config.logLevel });
   const engine = createRedisEngine({ url: config.redisUrl!, prefix: config.keyPrefix, logger });
   await engine.ready(ENGINE_WAIT_MS).catch((error: unknown) => {

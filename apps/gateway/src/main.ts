@@ -5,24 +5,13 @@
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRedisEngine } from '@taskpulse/engine';
-import { ConfigError, exitOnSignals } from '@taskpulse/config';
-import { loadGatewayConfig, type GatewayConfig } from './config';
+import { configOrExit, exitOnSignals } from '@taskpulse/config';
+import { loadGatewayConfig } from './config';
 import { createGateway } from './gateway';
 
-function readConfig(): GatewayConfig {
-  try {
-    return loadGatewayConfig(process.env);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`gateway: bad configuration: ${error.message}\n`);
-      process.exit(1);
-    }
-    throw error;
-  }
-}
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = configOrExit('gateway', () => loadGatewayConfig(process.env));
   const logger = pino({ name: 'gateway', level: config.logLevel });
   const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger });
   const registry = new Registry();

@@ -5,23 +5,14 @@
  */
 import { createRedisEngine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
-import { ConfigError, exitOnSignals } from '@taskpulse/config';
+import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { pino } from 'pino';
-import { loadWorkerConfig, type WorkerConfig } from './config';
+import { loadWorkerConfig } from './config';
 import { startVideoWorker } from './video-worker';
 
-function readConfig(): WorkerConfig {
-  try {
-    return loadWorkerConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    process.stderr.write(`worker: configuration error: ${error.message}\n`);
-    process.exit(1);
-  }
-}
 
 async function main(): Promise<void> {
-  const config = readConfig();
+  const config = configOrExit('worker', () => loadWorkerConfig(process.env));
   const logger = pino({ name: 'taskpulse-worker', level: config.logLevel });
   const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger });
   const worker = startVideoWorker({

@@ -6,23 +6,17 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import WebSocket from 'ws';
 import { nowMicros, readMark } from '../clock';
-import type { CollectResult, ConnectResult, ConnSpec, ProbeRow } from '../control/commands';
+import type { CollectResult, ConnectResult, LoadgenCommands, ProbeRow } from '../control/commands';
 import { Histogram } from '../stats/histogram';
 import { collectGarbage } from './collect-garbage';
 import type { Wire } from './wire';
 
-/** What to open, where, how many at once, and how long each may take. */
-export interface ConnectOptions {
+/** What to open, where, how many at once, and how long each may take: the connect command's arguments, with the wire resolved. */
+export type ConnectOptions = Omit<LoadgenCommands['connect']['args'], 'wire'> & {
   wire: Wire;
-  nodes: string[];
-  conns: ConnSpec[];
-  concurrency: number;
-  localAddress?: string;
-  timeoutMs: number;
-  deadlineMs: number;
   /** Stop opening new connections after this many failures. */
   maxFailures: number;
-}
+};
 
 /** All connections of one load-generator process and their measurements. */
 export class ConnectionPool {

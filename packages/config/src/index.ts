@@ -16,4 +16,4 @@ export {
   type StringRule,
 } from './env-readers';
 export { readRedisUrl, readUrl, requireRedisUrl, requireUrl, type UrlRule } from './url-readers';
-export { exitOnSignals, type ShutdownLogger } from './shutdown';
+export { configOrExit, exitOnSignals, type ShutdownLogger } from './entry-point';

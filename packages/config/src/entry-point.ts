@@ -1,7 +1,20 @@
 /**
- * How every entry point stops: on SIGTERM or SIGINT it closes what it opened, in order, and exits 0
- * (1 when closing failed); a second signal while closing exits 1 at once, for an operator who means it.
+ * How every entry point starts and stops. Start: its configuration is read once, and a ConfigError ends
+ * the process with exit 1 and a line naming the variable. Stop: on SIGTERM or SIGINT it closes what it
+ * opened, in order, and exits 0 (1 when closing failed); a second signal while closing exits 1 at once.
  */
+import { ConfigError } from './config-error';
+
+/** Reads the configuration; on a ConfigError prints `<name>: configuration error: …` and exits 1. */
+export function configOrExit<T>(name: string, read: () => T): T {
+  try {
+    return read();
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    process.stderr.write(`${name}: configuration error: ${error.message}\n`);
+    process.exit(1);
+  }
+}
 
 /** The few logger methods this needs (pino's). */
 export interface ShutdownLogger {
