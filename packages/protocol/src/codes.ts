@@ -13,6 +13,8 @@ export const ERROR_CODES = {
   task_finished: 'the task has finished; start it again before reporting progress',
   unavailable: 'the engine is not reachable; try again',
   internal: 'an unexpected server error',
+  unauthorized: 'no valid credentials (token or API key) were presented',
+  frame_too_large: 'the client frame is over the size limit; it was ignored',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -24,10 +26,14 @@ export const CLOSE_CODES = {
   slow_consumer: 4000,
   /** No pong within the idle timeout: reconnect and resume. */
   heartbeat_lost: 4001,
+  /** A client frame over the hard size cap (after the queued frames were flushed). */
+  message_too_big: 1009,
   /** The connection's identity was rejected: do not reconnect with the same parameters. */
   bad_identity: 4500,
   /** The client broke the protocol repeatedly: do not reconnect as you are. */
   policy_violation: 4501,
+  /** The connection's token expired without a refresh: get a new token, then reconnect. */
+  token_expired: 4502,
 } as const;
 
 export type CloseCode = (typeof CLOSE_CODES)[keyof typeof CLOSE_CODES];

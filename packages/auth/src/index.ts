@@ -1,0 +1,2 @@
+// Public surface of @taskpulse/auth; each module exports its own part.
+export {};
