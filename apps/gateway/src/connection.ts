@@ -29,6 +29,8 @@ import { FrameRateLimiter, type RateLimit } from './rate-limit';
 import type { SubscriberSocket } from './subscriber-socket';
 import { TaskSubscriptions, type SubscriptionContext } from './subscriptions';
 
+const NONE: readonly string[] = Object.freeze([]);
+
 /** What uWebSockets.js keeps per socket: it copies the object's own fields, so the connection rides in one. */
 export interface SocketData {
   connection: Connection;
@@ -78,8 +80,8 @@ export class Connection implements SubscriberSocket {
   /** Every project the connection belongs to (projectId included), each joined as a broadcast channel. */
   readonly projects: readonly string[];
   readonly subject: string | undefined;
-  /** What per-task authorization checks (subscriptions.ts); refresh may widen `tasks`. */
-  readonly viewer: TaskViewer;
+  /** Task ids the token grants (jwt mode); a refresh replaces them. */
+  private grantedTasks: readonly string[];
   private expiry: TokenExpiry | undefined;
   private expiresAt: number | undefined;
   private ws: WebSocket<SocketData> | undefined;
@@ -94,13 +96,19 @@ export class Connection implements SubscriberSocket {
     this.clientId = identity.clientId;
     this.userId = identity.userId;
     this.projectId = identity.projectId;
-    const projects = new Set(identity.projects);
-    if (identity.projectId !== undefined) projects.add(identity.projectId);
-    this.projects = [...projects];
+    // Idle connections are most of them: share one empty array rather than allocate per connection.
+    const first = identity.projectId === undefined ? NONE : [identity.projectId];
+    this.projects = identity.projects ? [...new Set([...first, ...identity.projects])] : first;
     this.subject = identity.subject;
-    this.viewer = { projects: this.projects, tasks: identity.grantedTasks ?? [] };
-    if (identity.userId !== undefined) this.viewer.userId = identity.userId;
+    this.grantedTasks = identity.grantedTasks ?? NONE;
     this.expiresAt = identity.expiresAt;
+  }
+
+  /** What per-task authorization checks (subscriptions.ts): made per subscribe, in jwt mode only. */
+  get viewer(): TaskViewer {
+    const viewer: TaskViewer = { projects: this.projects, tasks: this.grantedTasks };
+    if (this.userId !== undefined) viewer.userId = this.userId;
+    return viewer;
   }
 
   /** Who this connection is, as kept in its session for a reconnect with `old_client_id`. */
@@ -228,7 +236,7 @@ export class Connection implements SubscriberSocket {
         return;
       }
       if (this.isClosed) return;
-      this.viewer.tasks = verified.tasks;
+      this.grantedTasks = verified.tasks;
       this.expiresAt = verified.expiresAt;
       if (verified.expiresAt === undefined) this.expiry?.stop();
       else this.expiry?.set(verified.expiresAt);
