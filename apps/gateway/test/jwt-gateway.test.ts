@@ -136,6 +136,15 @@ describe('jwt mode: the upgrade', () => {
     expect((await upgradeAnswer(wsUrl(), { authorization: `Bearer ${await token({ sub: 'user-a' })}` })).status).toBe(101);
   });
 
+  it('accepts a token minted with the mint-token CLI (the README one-liner)', async () => {
+    const cli = fileURLToPath(new URL('../../../packages/auth/src/mint-token-cli.ts', import.meta.url));
+    const mint = startTsProcess(cli, { JWT_SECRET: SECRET, JWT_ISSUER: ISSUER, JWT_AUDIENCE: AUDIENCE }, ['sub=user-cli', 'project_id=proj-cli', 'ttl=60']);
+    const minted = (await mint.waitForOutput(/^[\w-]+\.[\w-]+\.[\w-]+$/m)).trim();
+    await mint.stop();
+    const client = await connectClient(wsUrl(`token=${minted}`));
+    expect(client.frames.find((f) => f.type === 'connected')!.payload).toMatchObject({ user_id: 'user-cli', project_id: 'proj-cli' });
+  });
+
   it('refuses user_id and project_id query parameters with 400, even beside a good token', async () => {
     const good = await token({ sub: 'user-a' });
     for (const field of ['user_id', 'project_id']) {
