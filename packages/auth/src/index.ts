@@ -1,2 +1,5 @@
 // Public surface of @taskpulse/auth; each module exports its own part.
-export {};
+export * from './auth-config';
+export * from './origins';
+export * from './task-access';
+export * from './token-verifier';
