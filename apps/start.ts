@@ -22,7 +22,7 @@ const ENGINE_WAIT_MS = 5000;
 /** Everything npm start reads from the environment, validated once. */
 function readConfig() {
   const gateway = readGatewaySettings(process.env);
-  const api = loadApiConfig(process.env, { defaultPort: 8080 });
+  const api = loadApiConfig(process.env, { defaultPort: 8080, defaultAuthMode: 'insecure' });
   // The worker's two settings (its own config requires REDIS_URL, which npm start does not).
   const concurrency = readInt(process.env, 'CONCURRENCY', 4, 1, 256);
   const stepMs = readInt(process.env, 'STEP_DELAY_MS', 400, 0, 60_000);
@@ -61,6 +61,7 @@ async function main(): Promise<void> {
     cleanupIntervalMs: config.api.cleanupIntervalMs,
     registry,
     logger: logger.child({ part: 'api' }),
+    auth: { mode: config.api.authMode, apiKeys: config.api.apiKeys },
   });
   await api.ready();
   const worker =

@@ -15,6 +15,8 @@ import { Registry } from 'prom-client';
 import type { DemoJobs } from './demo-jobs';
 import { ApiError, registerErrorHandling } from './error-handler';
 import { createApiMetrics, instrumentRequests, type ApiMetrics } from './metrics';
+import type { ApiAuth } from './api-auth';
+import { authPlugin, requireScope } from './plugins/auth-plugin';
 import { enginePlugin } from './plugins/engine-plugin';
 import { bridgesPlugin } from './plugins/bridges-plugin';
 import { DEFAULT_CLEANUP_INTERVAL_MS, historyCleanupPlugin } from './plugins/history-cleanup-plugin';
@@ -54,6 +56,8 @@ export interface BuildOptions {
   /** A pino logger (default: none). */
   logger?: Logger;
   bodyLimit?: number;
+  /** Auth mode, API keys and bearer verifier (default: insecure, everything open as in the guide). */
+  auth?: ApiAuth;
 }
 
 /** Builds the API; call `listen` (main.ts) or `inject` (tests, start.ts) on the result and `close` when done. */
@@ -75,6 +79,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
   app.decorate('apiMetrics', metrics);
   registerErrorHandling(app, (code) => metrics.errors.labels(code).inc());
   instrumentRequests(app, metrics);
+  await app.register(authPlugin, { auth: options.auth });
 
   await app.register(enginePlugin, {
     engine: options.engine,
@@ -93,10 +98,18 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     api.addHook('onRequest', async () => {
       if (!app.engine.isReady()) throw new ApiError(503, 'unavailable', `the ${app.engine.kind} engine is not ready; try again`);
     });
-    await api.register(statsRoutes);
+    // Scopes in jwt mode (see auth-plugin.ts): stats are admin; publish, broadcast and demo jobs are publish;
+    // the reads take a bearer token or a read key (checked in progress-routes.ts).
+    await api.register(async (admin) => {
+      admin.addHook('onRequest', requireScope(app, 'admin'));
+      await admin.register(statsRoutes);
+    });
     await api.register(progressRoutes);
-    await api.register(publishRoutes);
-    await api.register(demoRoutes, { demoJobs: options.demoJobs });
+    await api.register(async (publishing) => {
+      publishing.addHook('onRequest', requireScope(app, 'publish'));
+      await publishing.register(publishRoutes);
+      await publishing.register(demoRoutes, { demoJobs: options.demoJobs });
+    });
   });
   return app;
 }

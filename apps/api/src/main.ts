@@ -2,8 +2,8 @@
  * The API's cluster entry point: Redis engine, reporter, the BullMQ demo queue (a worker process runs its
  * jobs), bridges, history cleanup, listen. Prints `api listening on …` once it accepts requests;
  * SIGTERM/SIGINT close the server, then the demo queue and the engine.
- * Env: REDIS_URL (required), PORT (8081), HOST, KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES,
- * CLEANUP_INTERVAL_MS.
+ * Env: REDIS_URL and AUTH_MODE (required), PORT (8081), HOST, KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES,
+ * CLEANUP_INTERVAL_MS, API_KEYS / API_KEYS_FILE, API_RATE_LIMIT_PER_MINUTE, API_BODY_LIMIT_BYTES.
  */
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -39,6 +39,8 @@ async function main(): Promise<void> {
     cleanupIntervalMs: config.cleanupIntervalMs,
     registry,
     logger,
+    bodyLimit: config.bodyLimit,
+    auth: { mode: config.authMode, apiKeys: config.apiKeys },
   });
 
   exitOnSignals(logger, 'closing the api', async () => {

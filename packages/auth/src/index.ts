@@ -1,2 +1,3 @@
 // Public surface of @taskpulse/auth; each module exports its own part.
 export {};
+export * from './api-keys';
