@@ -13,7 +13,7 @@ import { configOrExit, exitOnSignals, readInt } from '@taskpulse/config';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
 import { createGateway, readGatewaySettings } from '@taskpulse/gateway';
-import { build, createInjectFallback, createQueueDemoJobs, DEFAULT_BODY_LIMIT, loadApiConfig, type DemoJobs } from '@taskpulse/api';
+import { apiAuthFrom, build, createInjectFallback, createQueueDemoJobs, DEFAULT_BODY_LIMIT, loadApiConfig, type DemoJobs } from '@taskpulse/api';
 import { createInProcessRunner, startVideoWorker } from '@taskpulse/worker';
 
 /** How long start-up waits for Redis before listening anyway. */
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     cleanupIntervalMs: config.api.cleanupIntervalMs,
     registry,
     logger: logger.child({ part: 'api' }),
-    auth: { mode: config.api.authMode, apiKeys: config.api.apiKeys },
+    auth: apiAuthFrom(config.api),
   });
   await api.ready();
   const worker =

@@ -4,11 +4,9 @@
  * AUTH_MODE (required unless the caller gives a default), API_KEYS / API_KEYS_FILE, API_RATE_LIMIT_PER_MINUTE,
  * API_BODY_LIMIT_BYTES.
  */
-import { readApiKeys, type ApiKeyRegistry } from '@taskpulse/auth';
+import { readApiKeys, readAuthSettings, type ApiKeyRegistry, type AuthSettings } from '@taskpulse/auth';
 import {
   ConfigError,
-  readEnum,
-  readRaw,
   readDurationMs,
   readHost,
   readInt,
@@ -43,7 +41,8 @@ export interface ApiConfig {
   bridgeQueues: string[];
   /** Milliseconds between history cleanups (default 1 h, 0 = off). */
   cleanupIntervalMs: number;
-  authMode: ApiAuthMode;
+  /** AUTH_MODE and, in jwt mode, the token key, issuer and audience (packages/auth's readAuthSettings). */
+  auth: AuthSettings;
   /** Publish API keys (hashes only); empty when none are configured. */
   apiKeys: ApiKeyRegistry;
   /** Requests per minute per API key or client IP; 0 is off (default 600 in jwt mode, 0 in insecure mode). */
@@ -72,10 +71,7 @@ export function loadApiConfig(env: Env = process.env, options: LoadApiConfigOpti
       env.BRIDGE_QUEUES,
     );
   }
-  if (readRaw(env, 'AUTH_MODE') === undefined && options.defaultAuthMode === undefined) {
-    throw new ConfigError('AUTH_MODE', 'jwt or insecure (required: a deployment must choose; jwt asks for tokens and API keys)', undefined);
-  }
-  const authMode = readEnum<ApiAuthMode>(env, 'AUTH_MODE', ['jwt', 'insecure'], options.defaultAuthMode ?? 'jwt');
+  const auth = readAuthSettings(env, options.defaultAuthMode === undefined ? {} : { defaultMode: options.defaultAuthMode });
   return {
     port: readInt(env, 'PORT', options.defaultPort ?? 8081, 1, 65_535),
     host: readHost(env),
@@ -89,9 +85,9 @@ export function loadApiConfig(env: Env = process.env, options: LoadApiConfigOpti
       max: 86_400_000,
       zeroMeansOff: true,
     }),
-    authMode,
+    auth,
     apiKeys: readApiKeys(env),
-    rateLimitPerMinute: readInt(env, 'API_RATE_LIMIT_PER_MINUTE', authMode === 'jwt' ? DEFAULT_RATE_LIMIT_PER_MINUTE : 0, 0, 1_000_000),
+    rateLimitPerMinute: readInt(env, 'API_RATE_LIMIT_PER_MINUTE', auth.mode === 'jwt' ? DEFAULT_RATE_LIMIT_PER_MINUTE : 0, 0, 1_000_000),
     bodyLimit: readInt(env, 'API_BODY_LIMIT_BYTES', DEFAULT_BODY_LIMIT, 1024, 16 * 1024 * 1024),
   };
 }

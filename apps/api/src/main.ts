@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRedisEngine } from '@taskpulse/engine';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
+import { apiAuthFrom } from './api-auth';
 import { build } from './build';
 import { loadApiConfig } from './config';
 import { createQueueDemoJobs } from './demo-queue';
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
     registry,
     logger,
     bodyLimit: config.bodyLimit,
-    auth: { mode: config.authMode, apiKeys: config.apiKeys },
+    auth: apiAuthFrom(config),
   });
 
   exitOnSignals(logger, 'closing the api', async () => {

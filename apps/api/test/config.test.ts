@@ -6,6 +6,7 @@ import { loadApiConfig } from '../src/config';
 
 const configError = (run: () => unknown): ConfigError => thrown(run, ConfigError);
 const insecure = { AUTH_MODE: 'insecure' };
+const SECRET = 'x'.repeat(32);
 
 describe('loadApiConfig', () => {
   it('has the documented defaults', () => {
@@ -20,17 +21,18 @@ describe('loadApiConfig', () => {
       demoQueue: 'video_processing',
       bridgeQueues: [],
       cleanupIntervalMs: 3_600_000,
-      authMode: 'insecure',
+      auth: { mode: 'insecure', allowedOrigins: ['*'] },
       rateLimitPerMinute: 0,
       bodyLimit: 128 * 1024,
     });
     expect(loadApiConfig({}, { defaultPort: 8080, defaultAuthMode: 'insecure' }).port).toBe(8080);
-    expect(loadApiConfig({ AUTH_MODE: 'jwt' }).rateLimitPerMinute).toBe(600);
+    expect(loadApiConfig({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET }).rateLimitPerMinute).toBe(600);
   });
 
   it('reads every variable', () => {
-    const { apiKeys, ...config } = loadApiConfig({
+    const { apiKeys, auth, ...config } = loadApiConfig({
       AUTH_MODE: 'jwt',
+      JWT_SECRET: SECRET,
       API_KEYS: `[{"id":"w","sha256":"${'ab'.repeat(32)}","scopes":["publish"]}]`,
       API_RATE_LIMIT_PER_MINUTE: '30',
       API_BODY_LIMIT_BYTES: '4096',
@@ -52,10 +54,10 @@ describe('loadApiConfig', () => {
       demoQueue: 'demo',
       bridgeQueues: ['emails', 'reports'],
       cleanupIntervalMs: 300_000,
-      authMode: 'jwt',
       rateLimitPerMinute: 30,
       bodyLimit: 4096,
     });
+    expect(auth).toMatchObject({ mode: 'jwt', jwt: { key: { kind: 'secret' } } });
     expect(apiKeys.entries).toEqual([{ id: 'w', sha256: 'ab'.repeat(32), scopes: ['publish'] }]);
     expect(loadApiConfig({ ...insecure, BRIDGE_QUEUES: '' }).bridgeQueues).toEqual([]);
     expect(loadApiConfig({ ...insecure, CLEANUP_INTERVAL_MS: '0' }).cleanupIntervalMs).toBe(0);
@@ -94,8 +96,9 @@ describe('loadApiConfig', () => {
   it('requires AUTH_MODE unless the caller gives a default (npm start: insecure)', () => {
     const error = configError(() => loadApiConfig({}));
     expect(error.variable).toBe('AUTH_MODE');
-    expect(error.message).toContain('AUTH_MODE must be jwt or insecure (required');
-    expect(loadApiConfig({}, { defaultAuthMode: 'insecure' }).authMode).toBe('insecure');
-    expect(loadApiConfig({ AUTH_MODE: 'jwt' }, { defaultAuthMode: 'insecure' }).authMode).toBe('jwt');
+    expect(error.message).toContain('AUTH_MODE must be one of jwt, insecure (required)');
+    expect(loadApiConfig({}, { defaultAuthMode: 'insecure' }).auth.mode).toBe('insecure');
+    expect(loadApiConfig({ AUTH_MODE: 'jwt', JWT_SECRET: SECRET }, { defaultAuthMode: 'insecure' }).auth.mode).toBe('jwt');
+    expect(configError(() => loadApiConfig({ AUTH_MODE: 'jwt' })).variable).toBe('JWT_SECRET');
   });
 });

@@ -1,3 +1,6 @@
 // Public surface of @taskpulse/auth; each module exports its own part.
-export {};
+export * from './auth-config';
+export * from './origins';
+export * from './task-access';
+export * from './token-verifier';
 export * from './api-keys';

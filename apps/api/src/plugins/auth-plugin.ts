@@ -6,13 +6,13 @@
  * It runs before the body is parsed, so an anonymous caller costs no parsing.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import type { ApiKeyEntry, ApiKeyScope } from '@taskpulse/auth';
-import { INSECURE_AUTH, ownTaskRule, type ApiAuth, type BearerIdentity, type TaskOwner } from '../api-auth';
+import { bearerToken, KeySourceError, mayAccessTask, type ApiKeyEntry, type ApiKeyScope, type TaskOwner, type VerifiedIdentity } from '@taskpulse/auth';
+import { INSECURE_AUTH, type ApiAuth } from '../api-auth';
 import { ApiError } from '../error-handler';
 import { shared } from './skip-override';
 
 /** Who is reading: a key with the read scope (sees every task), or a token holder (sees their own). */
-export type Reader = { kind: 'key'; key: ApiKeyEntry } | { kind: 'token'; identity: BearerIdentity } | { kind: 'open' };
+export type Reader = { kind: 'key'; key: ApiKeyEntry } | { kind: 'token'; identity: VerifiedIdentity } | { kind: 'open' };
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -47,8 +47,6 @@ export function requireScope(app: FastifyInstance, scope: ApiKeyScope): onReques
   };
 }
 
-const BEARER = /^Bearer[ ]+([A-Za-z0-9\-_.~+/]+=*)[ ]*$/i;
-
 /** The caller of a read (jwt mode): an API key with the read scope, else a valid bearer token; 401/403 otherwise. */
 export async function readerOf(app: FastifyInstance, request: FastifyRequest): Promise<Reader> {
   const { apiAuth } = app;
@@ -62,12 +60,13 @@ export async function readerOf(app: FastifyInstance, request: FastifyRequest): P
   if (header === undefined) {
     throw new ApiError(401, 'unauthorized', 'this endpoint needs a token (Authorization: Bearer <jwt>) or an API key with the read scope');
   }
-  const match = BEARER.exec(header);
-  if (match === null) throw new ApiError(401, 'unauthorized', 'the Authorization header must be Bearer <jwt>');
+  const token = bearerToken(header);
+  if (token === undefined) throw new ApiError(401, 'unauthorized', 'the Authorization header must be Bearer <jwt>');
   if (apiAuth.verifier === undefined) throw new ApiError(401, 'unauthorized', 'this server accepts no bearer tokens; use an API key with the read scope');
   try {
-    return { kind: 'token', identity: await apiAuth.verifier.verify(match[1]!) };
+    return { kind: 'token', identity: await apiAuth.verifier.verify(token) };
   } catch (error) {
+    if (error instanceof KeySourceError) throw new ApiError(503, 'unavailable', 'the token signing keys cannot be fetched; try again');
     const reason = (error as { reason?: unknown }).reason;
     throw new ApiError(401, 'unauthorized', `the bearer token was refused${typeof reason === 'string' ? ` (${reason})` : ''}`);
   }
@@ -77,10 +76,10 @@ export async function readerOf(app: FastifyInstance, request: FastifyRequest): P
  * Throws the one answer for a token holder's task that is unknown or not theirs (the same status and
  * message, so the answer says nothing about whether the task exists): 403 `forbidden`.
  */
-export function assertMayRead(app: FastifyInstance, reader: Reader, taskId: string, owner: TaskOwner | undefined): void {
+export function assertMayRead(app: FastifyInstance, reader: Reader, taskId: string, owner: TaskOwner): void {
   if (reader.kind !== 'token') return;
-  const rule = app.apiAuth.mayAccessTask ?? ownTaskRule;
-  if (owner === undefined || !rule(reader.identity, owner, taskId)) {
+  const rule = app.apiAuth.mayAccessTask ?? mayAccessTask;
+  if (!rule(reader.identity, owner, taskId)) {
     throw new ApiError(403, 'forbidden', `task ${taskId} is not visible to this token (or does not exist)`);
   }
 }

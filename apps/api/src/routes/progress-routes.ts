@@ -5,7 +5,7 @@
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { HistoryPage, TaskSnapshot } from '@taskpulse/engine';
-import type { TaskOwner } from '../api-auth';
+import type { TaskOwner } from '@taskpulse/auth';
 import { taskNotFound } from '../error-handler';
 import { assertMayRead, readerOf, type Reader } from '../plugins/auth-plugin';
 import { errorResponses, historyQuery, historyResponse, progressResponse, taskParams } from '../schemas';
@@ -43,7 +43,7 @@ export function historyBody(taskId: string, page: HistoryPage): Buffer {
 }
 
 /** The user and project a task was started for: the snapshot keeps them as JSON texts. */
-export function ownerOf(snapshot: TaskSnapshot): TaskOwner {
+export function ownerOf(snapshot: TaskSnapshot): NonNullable<TaskOwner> {
   const text = (value: string | undefined) => (value === undefined ? undefined : (JSON.parse(value) as unknown));
   const userId = text(snapshot.fields.user_id);
   const projectId = text(snapshot.fields.project_id);
@@ -66,7 +66,7 @@ export const progressRoutes: FastifyPluginAsync = async (app) => {
     { onRequest, schema: { params: taskParams, response: { 200: progressResponse, ...errorResponses } } },
     async (request, reply) => {
       const snapshot = await app.engine.snapshot(request.params.task_id);
-      assertMayRead(app, readerFor(request), request.params.task_id, snapshot ? ownerOf(snapshot) : undefined);
+      assertMayRead(app, readerFor(request), request.params.task_id, snapshot ? ownerOf(snapshot) : null);
       if (!snapshot) throw taskNotFound(request.params.task_id);
       return reply.type(JSON_TYPE).send(progressBody(snapshot));
     },
@@ -80,7 +80,7 @@ export const progressRoutes: FastifyPluginAsync = async (app) => {
       const reader = readerFor(request);
       if (reader.kind === 'token') {
         const snapshot = await app.engine.snapshot(taskId);
-        assertMayRead(app, reader, taskId, snapshot ? ownerOf(snapshot) : undefined);
+        assertMayRead(app, reader, taskId, snapshot ? ownerOf(snapshot) : null);
       }
       const page = await app.engine.history(taskId, request.query.limit);
       if (!page) throw taskNotFound(taskId);
