@@ -18,6 +18,7 @@ import { createApiMetrics, instrumentRequests, type ApiMetrics } from './metrics
 import type { ApiAuth } from './api-auth';
 import { authPlugin, requireScope } from './plugins/auth-plugin';
 import { enginePlugin } from './plugins/engine-plugin';
+import { registerRateLimit } from './plugins/rate-limit-plugin';
 import { bridgesPlugin } from './plugins/bridges-plugin';
 import { DEFAULT_CLEANUP_INTERVAL_MS, historyCleanupPlugin } from './plugins/history-cleanup-plugin';
 import { demoPageRoutes } from './routes/demo-page-routes';
@@ -58,6 +59,11 @@ export interface BuildOptions {
   bodyLimit?: number;
   /** Auth mode, API keys and bearer verifier (default: insecure, everything open as in the guide). */
   auth?: ApiAuth;
+  /**
+   * Requests per minute per API key (or client IP) on the /api routes; 0 or unset is off. Counters are in
+   * Redis when the engine is Redis and `redisUrl` is set (shared by every replica), else in this process.
+   */
+  rateLimitPerMinute?: number;
 }
 
 /** Builds the API; call `listen` (main.ts) or `inject` (tests, start.ts) on the result and `close` when done. */
@@ -97,6 +103,11 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     // Every API route needs the engine: answer 503 at once rather than wait on a dead connection.
     api.addHook('onRequest', async () => {
       if (!app.engine.isReady()) throw new ApiError(503, 'unavailable', `the ${app.engine.kind} engine is not ready; try again`);
+    });
+    await registerRateLimit(app, api, {
+      perMinute: options.rateLimitPerMinute ?? 0,
+      redisUrl: app.engine.kind === 'redis' ? options.redisUrl : undefined,
+      prefix: app.engine.prefix,
     });
     // Scopes in jwt mode (see auth-plugin.ts): stats are admin; publish, broadcast and demo jobs are publish;
     // the reads take a bearer token or a read key (checked in progress-routes.ts).

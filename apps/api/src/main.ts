@@ -41,6 +41,7 @@ async function main(): Promise<void> {
     registry,
     logger,
     bodyLimit: config.bodyLimit,
+    rateLimitPerMinute: config.rateLimitPerMinute,
     auth: apiAuthFrom(config),
   });
 
