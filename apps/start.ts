@@ -13,7 +13,7 @@ import { configOrExit, exitOnSignals, readInt } from '@taskpulse/config';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
 import { createGateway, readGatewaySettings } from '@taskpulse/gateway';
-import { apiAuthFrom, build, createInjectFallback, createQueueDemoJobs, DEFAULT_BODY_LIMIT, loadApiConfig, type DemoJobs } from '@taskpulse/api';
+import { apiAuthFrom, build, createInjectFallback, createQueueDemoJobs, loadApiConfig, type DemoJobs } from '@taskpulse/api';
 import { createInProcessRunner, startVideoWorker } from '@taskpulse/worker';
 
 /** How long start-up waits for Redis before listening anyway. */
@@ -62,6 +62,8 @@ async function main(): Promise<void> {
     registry,
     logger: logger.child({ part: 'api' }),
     auth: apiAuthFrom(config.api),
+    bodyLimit: config.api.bodyLimit,
+    rateLimitPerMinute: config.api.rateLimitPerMinute,
   });
   await api.ready();
   const worker =
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
     heartbeatIntervalMs: config.gateway.heartbeatIntervalMs,
     limits: { maxBackpressureBytes: config.gateway.maxBackpressureBytes },
     ...(config.gateway.nodeId === undefined ? {} : { nodeId: config.gateway.nodeId }),
-    fallback: createInjectFallback(api, { bodyLimit: DEFAULT_BODY_LIMIT, logger }),
+    fallback: createInjectFallback(api, { bodyLimit: config.api.bodyLimit, logger }),
   });
 
   exitOnSignals(logger, 'closing: gateway, worker, demo jobs, api, engine', async () => {
