@@ -12,6 +12,7 @@ import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { apiAuthFrom } from './api-auth';
 import { build } from './build';
 import { loadApiConfig } from './config';
+import { apiLoggerOptions } from './log-redaction';
 import { createQueueDemoJobs } from './demo-queue';
 
 /** How long start-up waits for Redis before listening anyway (routes answer 503 until it is ready). */
@@ -20,7 +21,7 @@ const ENGINE_WAIT_MS = 5000;
 
 async function main(): Promise<void> {
   const config = configOrExit('api', () => loadApiConfig(process.env, { requireRedis: true }));
-  const logger = pino({ name: 'taskpulse-api', level: config.logLevel });
+  const logger = pino({ name: 'taskpulse-api', level: config.logLevel, ...apiLoggerOptions() });
   const engine = createRedisEngine({ url: config.redisUrl!, prefix: config.keyPrefix, logger });
   await engine.ready(ENGINE_WAIT_MS).catch((error: unknown) => {
     logger.warn({ err: error }, 'redis is not ready yet; the API answers 503 until it is');
