@@ -5,7 +5,7 @@
  * API depends on no other app. Bodies are validated strictly (no coercion, no unknown fields); params and
  * query strings are coerced (`?limit=20` is a number).
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Ajv } from 'ajv';
 import type { ConnectionOptions } from 'bullmq';
 import type { Engine } from '@taskpulse/engine';
@@ -13,7 +13,7 @@ import type { ProgressReporter } from '@taskpulse/reporter';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { DemoJobs } from './demo-jobs';
-import { ApiError, registerErrorHandling } from './error-handler';
+import { ApiError, registerErrorHandling, toErrorReply } from './error-handler';
 import { createApiMetrics, instrumentRequests, type ApiMetrics } from './metrics';
 import type { ApiAuth } from './api-auth';
 import { authPlugin, requireScope } from './plugins/auth-plugin';
@@ -75,6 +75,11 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     routerOptions: { maxParamLength: 512 },
     // Publishing is a hot path: no log line per request (errors are logged by the error handler, all are in metrics).
     logController: new LogController({ disableRequestLogging: true }),
+    // A URL the router cannot decode (`/progress/%zz`) gets the API's error body too, not Fastify's own.
+    frameworkErrors: (error, _request, reply) => {
+      const { status, body } = toErrorReply(error);
+      return (reply as unknown as FastifyReply).status(status).send(body);
+    },
   }) as unknown as FastifyInstance;
 
   const bodyAjv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false });
