@@ -13,7 +13,7 @@ import { configOrExit, exitOnSignals, readInt, readRaw } from '@taskpulse/config
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
 import { createGateway, readGatewaySettings } from '@taskpulse/gateway';
-import { build, createInjectFallback, createQueueDemoJobs, DEFAULT_BODY_LIMIT, loadApiConfig, type DemoJobs } from '@taskpulse/api';
+import { apiAuthFrom, build, createInjectFallback, createQueueDemoJobs, loadApiConfig, type DemoJobs } from '@taskpulse/api';
 import { createInProcessRunner, startVideoWorker } from '@taskpulse/worker';
 
 /** How long start-up waits for Redis before listening anyway. */
@@ -22,7 +22,7 @@ const ENGINE_WAIT_MS = 5000;
 /** Everything npm start reads from the environment, validated once. */
 function readConfig() {
   const gateway = readGatewaySettings(process.env, { defaultAuthMode: 'insecure' });
-  const api = loadApiConfig(process.env, { defaultPort: 8080 });
+  const api = loadApiConfig(process.env, { defaultPort: 8080, defaultAuthMode: 'insecure' });
   // The worker's two settings (its own config requires REDIS_URL, which npm start does not).
   const concurrency = readInt(process.env, 'CONCURRENCY', 4, 1, 256);
   const stepMs = readInt(process.env, 'STEP_DELAY_MS', 400, 0, 60_000);
@@ -64,6 +64,9 @@ async function main(): Promise<void> {
     cleanupIntervalMs: config.api.cleanupIntervalMs,
     registry,
     logger: logger.child({ part: 'api' }),
+    auth: apiAuthFrom(config.api),
+    bodyLimit: config.api.bodyLimit,
+    rateLimitPerMinute: config.api.rateLimitPerMinute,
   });
   await api.ready();
   const worker =
@@ -85,7 +88,7 @@ async function main(): Promise<void> {
     limits: { maxBackpressureBytes: config.gateway.maxBackpressureBytes },
     auth: config.gateway.auth,
     ...(config.gateway.nodeId === undefined ? {} : { nodeId: config.gateway.nodeId }),
-    fallback: createInjectFallback(api, { bodyLimit: DEFAULT_BODY_LIMIT, logger }),
+    fallback: createInjectFallback(api, { bodyLimit: config.api.bodyLimit, logger }),
   });
 
   exitOnSignals(logger, 'closing: gateway, worker, demo jobs, api, engine', async () => {

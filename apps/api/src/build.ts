@@ -5,7 +5,7 @@
  * API depends on no other app. Bodies are validated strictly (no coercion, no unknown fields); params and
  * query strings are coerced (`?limit=20` is a number).
  */
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Ajv } from 'ajv';
 import type { ConnectionOptions } from 'bullmq';
 import type { Engine } from '@taskpulse/engine';
@@ -13,9 +13,12 @@ import type { ProgressReporter } from '@taskpulse/reporter';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { DemoJobs } from './demo-jobs';
-import { ApiError, registerErrorHandling } from './error-handler';
+import { ApiError, registerErrorHandling, toErrorReply } from './error-handler';
 import { createApiMetrics, instrumentRequests, type ApiMetrics } from './metrics';
+import type { ApiAuth } from './api-auth';
+import { authPlugin, requireScope } from './plugins/auth-plugin';
 import { enginePlugin } from './plugins/engine-plugin';
+import { registerRateLimit } from './plugins/rate-limit-plugin';
 import { bridgesPlugin } from './plugins/bridges-plugin';
 import { DEFAULT_CLEANUP_INTERVAL_MS, historyCleanupPlugin } from './plugins/history-cleanup-plugin';
 import { demoPageRoutes } from './routes/demo-page-routes';
@@ -54,6 +57,13 @@ export interface BuildOptions {
   /** A pino logger (default: none). */
   logger?: Logger;
   bodyLimit?: number;
+  /** Auth mode, API keys and bearer verifier (default: insecure, everything open as in the guide). */
+  auth?: ApiAuth;
+  /**
+   * Requests per minute per API key (or client IP) on the /api routes; 0 or unset is off. Counters are in
+   * Redis when the engine is Redis and `redisUrl` is set (shared by every replica), else in this process.
+   */
+  rateLimitPerMinute?: number;
 }
 
 /** Builds the API; call `listen` (main.ts) or `inject` (tests, start.ts) on the result and `close` when done. */
@@ -65,6 +75,11 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     routerOptions: { maxParamLength: 512 },
     // Publishing is a hot path: no log line per request (errors are logged by the error handler, all are in metrics).
     logController: new LogController({ disableRequestLogging: true }),
+    // A URL the router cannot decode (`/progress/%zz`) gets the API's error body too, not Fastify's own.
+    frameworkErrors: (error, _request, reply) => {
+      const { status, body } = toErrorReply(error);
+      return (reply as unknown as FastifyReply).status(status).send(body);
+    },
   }) as unknown as FastifyInstance;
 
   const bodyAjv = new Ajv({ coerceTypes: false, removeAdditional: false, useDefaults: true, allErrors: false });
@@ -75,6 +90,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
   app.decorate('apiMetrics', metrics);
   registerErrorHandling(app, (code) => metrics.errors.labels(code).inc());
   instrumentRequests(app, metrics);
+  await app.register(authPlugin, { auth: options.auth });
 
   await app.register(enginePlugin, {
     engine: options.engine,
@@ -93,10 +109,23 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     api.addHook('onRequest', async () => {
       if (!app.engine.isReady()) throw new ApiError(503, 'unavailable', `the ${app.engine.kind} engine is not ready; try again`);
     });
-    await api.register(statsRoutes);
+    await registerRateLimit(app, api, {
+      perMinute: options.rateLimitPerMinute ?? 0,
+      redisUrl: app.engine.kind === 'redis' ? options.redisUrl : undefined,
+      prefix: app.engine.prefix,
+    });
+    // Scopes in jwt mode (see auth-plugin.ts): stats are admin; publish, broadcast and demo jobs are publish;
+    // the reads take a bearer token or a read key (checked in progress-routes.ts).
+    await api.register(async (admin) => {
+      admin.addHook('onRequest', requireScope(app, 'admin'));
+      await admin.register(statsRoutes);
+    });
     await api.register(progressRoutes);
-    await api.register(publishRoutes);
-    await api.register(demoRoutes, { demoJobs: options.demoJobs });
+    await api.register(async (publishing) => {
+      publishing.addHook('onRequest', requireScope(app, 'publish'));
+      await publishing.register(publishRoutes);
+      await publishing.register(demoRoutes, { demoJobs: options.demoJobs });
+    });
   });
   return app;
 }

@@ -1,7 +1,10 @@
 /**
  * The API's configuration, read from the environment once at start. PORT (default 8081), HOST, REDIS_URL
- * (required by the cluster entry point), KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES, CLEANUP_INTERVAL_MS.
+ * (required by the cluster entry point), KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES, CLEANUP_INTERVAL_MS,
+ * AUTH_MODE (required unless the caller gives a default), API_KEYS / API_KEYS_FILE, API_RATE_LIMIT_PER_MINUTE,
+ * API_BODY_LIMIT_BYTES.
  */
+import { readApiKeys, readAuthSettings, type ApiKeyRegistry, type AuthSettings } from '@taskpulse/auth';
 import {
   ConfigError,
   readDurationMs,
@@ -17,6 +20,11 @@ import {
 } from '@taskpulse/config';
 import { DEFAULT_CLEANUP_INTERVAL_MS } from './plugins/history-cleanup-plugin';
 import { DEFAULT_DEMO_QUEUE } from './demo-queue';
+import type { ApiAuthMode } from './api-auth';
+import { DEFAULT_BODY_LIMIT } from './build';
+
+/** Requests per minute per API key (or per client IP without one) in jwt mode; insecure mode has no limit by default. */
+export const DEFAULT_RATE_LIMIT_PER_MINUTE = 600;
 
 export interface ApiConfig {
   port: number;
@@ -33,6 +41,14 @@ export interface ApiConfig {
   bridgeQueues: string[];
   /** Milliseconds between history cleanups (default 1 h, 0 = off). */
   cleanupIntervalMs: number;
+  /** AUTH_MODE and, in jwt mode, the token key, issuer and audience (packages/auth's readAuthSettings). */
+  auth: AuthSettings;
+  /** Publish API keys (hashes only); empty when none are configured. */
+  apiKeys: ApiKeyRegistry;
+  /** Requests per minute per API key or client IP; 0 is off (default 600 in jwt mode, 0 in insecure mode). */
+  rateLimitPerMinute: number;
+  /** Largest request body in bytes (Fastify bodyLimit; default 128 KiB). */
+  bodyLimit: number;
 }
 
 export interface LoadApiConfigOptions {
@@ -40,6 +56,8 @@ export interface LoadApiConfigOptions {
   defaultPort?: number;
   /** The cluster entry point cannot run without Redis. */
   requireRedis?: boolean;
+  /** AUTH_MODE when it is unset (npm start: insecure); without a default AUTH_MODE is required. */
+  defaultAuthMode?: ApiAuthMode;
 }
 
 /** Reads and validates the API's environment; throws ConfigError naming the bad variable. */
@@ -53,6 +71,7 @@ export function loadApiConfig(env: Env = process.env, options: LoadApiConfigOpti
       env.BRIDGE_QUEUES,
     );
   }
+  const auth = readAuthSettings(env, options.defaultAuthMode === undefined ? {} : { defaultMode: options.defaultAuthMode });
   return {
     port: readInt(env, 'PORT', options.defaultPort ?? 8081, 1, 65_535),
     host: readHost(env),
@@ -66,5 +85,9 @@ export function loadApiConfig(env: Env = process.env, options: LoadApiConfigOpti
       max: 86_400_000,
       zeroMeansOff: true,
     }),
+    auth,
+    apiKeys: readApiKeys(env),
+    rateLimitPerMinute: readInt(env, 'API_RATE_LIMIT_PER_MINUTE', auth.mode === 'jwt' ? DEFAULT_RATE_LIMIT_PER_MINUTE : 0, 0, 1_000_000),
+    bodyLimit: readInt(env, 'API_BODY_LIMIT_BYTES', DEFAULT_BODY_LIMIT, 1024, 16 * 1024 * 1024),
   };
 }

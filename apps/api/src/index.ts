@@ -6,3 +6,4 @@ export { ApiError, toErrorReply, STATUS_BY_CODE, type ErrorBody } from './error-
 export { createApiMetrics, type ApiMetrics } from './metrics';
 export { CleanupIntervalError, DEFAULT_CLEANUP_INTERVAL_MS, MAX_CLEANUP_INTERVAL_MS } from './plugins/history-cleanup-plugin';
 export { createInjectFallback, type FallbackRequest, type FallbackResponse, type InjectFallbackOptions } from './inject-fallback';
+export { apiAuthFrom, INSECURE_AUTH, type ApiAuth, type ApiAuthMode, type BearerVerifier, type TaskAccessRule } from './api-auth';

@@ -7,6 +7,7 @@
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
+import { redactUrl } from './log-redaction';
 
 /** The parts of a uWebSockets.js HttpRequest read here (valid only until the handler returns). */
 export interface FallbackRequest {
@@ -73,7 +74,7 @@ export function createInjectFallback(app: FastifyInstance, options: InjectFallba
         })
         .catch((error: unknown) => {
           // inject itself failing (not a route's error, which Fastify answers) is a bug worth a 500 and a log line.
-          options.logger?.error({ err: error, method, url }, 'forwarding a request to the API failed');
+          options.logger?.error({ err: error, method, url: redactUrl(url) }, 'forwarding a request to the API failed');
           if (!aborted) {
             res.cork(() => {
               res.writeStatus('500 Internal Server Error');

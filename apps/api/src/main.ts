@@ -2,15 +2,17 @@
  * The API's cluster entry point: Redis engine, reporter, the BullMQ demo queue (a worker process runs its
  * jobs), bridges, history cleanup, listen. Prints `api listening on …` once it accepts requests;
  * SIGTERM/SIGINT close the server, then the demo queue and the engine.
- * Env: REDIS_URL (required), PORT (8081), HOST, KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES,
- * CLEANUP_INTERVAL_MS.
+ * Env: REDIS_URL and AUTH_MODE (required), PORT (8081), HOST, KEY_PREFIX, LOG_LEVEL, DEMO_QUEUE, BRIDGE_QUEUES,
+ * CLEANUP_INTERVAL_MS, API_KEYS / API_KEYS_FILE, API_RATE_LIMIT_PER_MINUTE, API_BODY_LIMIT_BYTES.
  */
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRedisEngine } from '@taskpulse/engine';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
+import { apiAuthFrom } from './api-auth';
 import { build } from './build';
 import { loadApiConfig } from './config';
+import { apiLoggerOptions } from './log-redaction';
 import { createQueueDemoJobs } from './demo-queue';
 
 /** How long start-up waits for Redis before listening anyway (routes answer 503 until it is ready). */
@@ -19,7 +21,7 @@ const ENGINE_WAIT_MS = 5000;
 
 async function main(): Promise<void> {
   const config = configOrExit('api', () => loadApiConfig(process.env, { requireRedis: true }));
-  const logger = pino({ name: 'taskpulse-api', level: config.logLevel });
+  const logger = pino({ name: 'taskpulse-api', level: config.logLevel, ...apiLoggerOptions() });
   const engine = createRedisEngine({ url: config.redisUrl!, prefix: config.keyPrefix, logger });
   await engine.ready(ENGINE_WAIT_MS).catch((error: unknown) => {
     logger.warn({ err: error }, 'redis is not ready yet; the API answers 503 until it is');
@@ -39,6 +41,9 @@ async function main(): Promise<void> {
     cleanupIntervalMs: config.cleanupIntervalMs,
     registry,
     logger,
+    bodyLimit: config.bodyLimit,
+    rateLimitPerMinute: config.rateLimitPerMinute,
+    auth: apiAuthFrom(config),
   });
 
   exitOnSignals(logger, 'closing the api', async () => {

@@ -17,10 +17,13 @@ function exitCode(p: ManagedProcess): Promise<number | null> {
 
 describe('api main.ts', () => {
   it.each([
-    [{ REDIS_URL: '' }, /REDIS_URL must be a Redis URL like redis:\/\/host:6379 \(required\), got nothing/],
-    [{ REDIS_URL: 'redis://127.0.0.1:1', PORT: '99999' }, /PORT must be a whole number from 1 to 65535, got "99999"/],
-    [{ REDIS_URL: 'redis://127.0.0.1:1', BRIDGE_QUEUES: 'a,video_processing' }, /BRIDGE_QUEUES must be a list without the demo queue video_processing/],
-    [{ REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of fatal, error/],
+    [{ REDIS_URL: 'redis://127.0.0.1:1', AUTH_MODE: '' }, /AUTH_MODE must be one of jwt, insecure \(required\), got nothing/],
+    [{ REDIS_URL: 'redis://127.0.0.1:1', AUTH_MODE: 'jwt' }, /JWT_SECRET must be exactly one of JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL/],
+    [{ REDIS_URL: 'redis://127.0.0.1:1', AUTH_MODE: 'insecure', API_KEYS: '{"id":1}' }, /API_KEYS must be a JSON array .*not an array/],
+    [{ REDIS_URL: '', AUTH_MODE: 'insecure' }, /REDIS_URL must be a Redis URL like redis:\/\/host:6379 \(required\), got nothing/],
+    [{ REDIS_URL: 'redis://127.0.0.1:1', AUTH_MODE: 'insecure', PORT: '99999' }, /PORT must be a whole number from 1 to 65535, got "99999"/],
+    [{ REDIS_URL: 'redis://127.0.0.1:1', AUTH_MODE: 'insecure', BRIDGE_QUEUES: 'a,video_processing' }, /BRIDGE_QUEUES must be a list without the demo queue video_processing/],
+    [{ REDIS_URL: 'redis://127.0.0.1:1', AUTH_MODE: 'insecure', LOG_LEVEL: 'loud' }, /LOG_LEVEL must be one of fatal, error/],
   ])('exits 1 naming the variable for %j', async (env, message) => {
     const p = startTsProcess(main, env);
     processes.push(p);
@@ -31,7 +34,7 @@ describe('api main.ts', () => {
   it('listens, serves over real HTTP, and exits 0 on SIGTERM', async () => {
     const port = await freePort();
     const prefix = `t${randomUUID().slice(0, 8)}`;
-    const api = startTsProcess(main, { REDIS_URL: inject('redisUrl'), PORT: String(port), KEY_PREFIX: prefix, LOG_LEVEL: 'warn' });
+    const api = startTsProcess(main, { REDIS_URL: inject('redisUrl'), PORT: String(port), KEY_PREFIX: prefix, LOG_LEVEL: 'warn', AUTH_MODE: 'insecure' });
     processes.push(api);
     await api.waitForOutput(/api listening on/, 30_000);
     const base = `http://127.0.0.1:${port}`;

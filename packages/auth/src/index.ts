@@ -3,3 +3,4 @@ export * from './auth-config';
 export * from './origins';
 export * from './task-access';
 export * from './token-verifier';
+export * from './api-keys';

@@ -3,9 +3,11 @@
  * (frames newest first). Both bodies are concatenated from stored JSON texts: nothing is parsed or
  * re-serialised on the way out (the response schemas document the shapes; they never serialise a 200).
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { HistoryPage, TaskSnapshot } from '@taskpulse/engine';
+import type { TaskOwner } from '@taskpulse/auth';
 import { taskNotFound } from '../error-handler';
+import { assertMayRead, readerOf, type Reader } from '../plugins/auth-plugin';
 import { errorResponses, historyQuery, historyResponse, progressResponse, taskParams } from '../schemas';
 
 interface TaskParams {
@@ -40,12 +42,31 @@ export function historyBody(taskId: string, page: HistoryPage): Buffer {
   return Buffer.concat([Buffer.from(head), page.items, HISTORY_END]);
 }
 
+/** The user and project a task was started for: the snapshot keeps them as JSON texts. */
+export function ownerOf(snapshot: TaskSnapshot): NonNullable<TaskOwner> {
+  const text = (value: string | undefined) => (value === undefined ? undefined : (JSON.parse(value) as unknown));
+  const userId = text(snapshot.fields.user_id);
+  const projectId = text(snapshot.fields.project_id);
+  return {
+    userId: typeof userId === 'string' ? userId : undefined,
+    projectId: typeof projectId === 'string' ? projectId : undefined,
+  };
+}
+
 export const progressRoutes: FastifyPluginAsync = async (app) => {
+  // Who reads is settled before validation: an anonymous caller gets 401, not a 400 about its input.
+  const readers = new WeakMap<FastifyRequest, Reader>();
+  const onRequest = async (request: FastifyRequest) => {
+    readers.set(request, await readerOf(app, request));
+  };
+  const readerFor = (request: FastifyRequest): Reader => readers.get(request) ?? { kind: 'open' };
+
   app.get<{ Params: TaskParams }>(
     '/api/v1/progress/:task_id',
-    { schema: { params: taskParams, response: { 200: progressResponse, ...errorResponses } } },
+    { onRequest, schema: { params: taskParams, response: { 200: progressResponse, ...errorResponses } } },
     async (request, reply) => {
       const snapshot = await app.engine.snapshot(request.params.task_id);
+      assertMayRead(app, readerFor(request), request.params.task_id, snapshot ? ownerOf(snapshot) : null);
       if (!snapshot) throw taskNotFound(request.params.task_id);
       return reply.type(JSON_TYPE).send(progressBody(snapshot));
     },
@@ -53,9 +74,14 @@ export const progressRoutes: FastifyPluginAsync = async (app) => {
 
   app.get<{ Params: TaskParams; Querystring: { limit: number } }>(
     '/api/v1/progress/:task_id/history',
-    { schema: { params: taskParams, querystring: historyQuery, response: { 200: historyResponse, ...errorResponses } } },
+    { onRequest, schema: { params: taskParams, querystring: historyQuery, response: { 200: historyResponse, ...errorResponses } } },
     async (request, reply) => {
       const { task_id: taskId } = request.params;
+      const reader = readerFor(request);
+      if (reader.kind === 'token') {
+        const snapshot = await app.engine.snapshot(taskId);
+        assertMayRead(app, reader, taskId, snapshot ? ownerOf(snapshot) : null);
+      }
       const page = await app.engine.history(taskId, request.query.limit);
       if (!page) throw taskNotFound(taskId);
       return reply.type(JSON_TYPE).send(historyBody(taskId, page));
