@@ -106,6 +106,8 @@ describe('jwt mode: the upgrade', () => {
       ['no token', undefined, 'missing'],
       ['not a JWT', 'garbage', 'malformed'],
       ['expired', await token({ ...sub, exp: seconds() - 120 }), 'expired'],
+      // Inside the verifier's clock tolerance, but a connection would be closed at once: refused instead.
+      ['expired a second ago', await token({ ...sub, exp: seconds() - 1 }), 'expired'],
       ['not yet valid', await token({ ...sub, nbf: seconds() + 600 }), 'not_yet_valid'],
       ['other secret', await token(sub, new TextEncoder().encode('another-secret-that-is-32-bytes-long!')), 'bad_signature'],
       ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...sub, iss: ISSUER, aud: AUDIENCE, exp: seconds() + 60 })}.`, 'bad_algorithm'],
