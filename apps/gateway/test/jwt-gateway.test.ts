@@ -68,20 +68,30 @@ async function subscribeAnswer(client: TestClient, taskId: string) {
 
 beforeAll(async () => {
   const prefix = newPrefix();
-  port = await freePort();
-  gateway = startTsProcess(mainFile, {
-    REDIS_URL: inject('redisUrl'),
-    KEY_PREFIX: prefix,
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    LOG_LEVEL: 'warn',
-    AUTH_MODE: 'jwt',
-    JWT_SECRET: SECRET,
-    JWT_ISSUER: ISSUER,
-    JWT_AUDIENCE: AUDIENCE,
-    ALLOWED_ORIGINS: ORIGIN,
-  });
-  await gateway.waitForOutput(/gateway listening on/);
+  // A free port can be taken by another process before the gateway binds it (the gateway then exits with a
+  // listen error, as it binds exclusively): try another port, at most three times.
+  for (let attempt = 1; ; attempt++) {
+    port = await freePort();
+    gateway = startTsProcess(mainFile, {
+      REDIS_URL: inject('redisUrl'),
+      KEY_PREFIX: prefix,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      AUTH_MODE: 'jwt',
+      JWT_SECRET: SECRET,
+      JWT_ISSUER: ISSUER,
+      JWT_AUDIENCE: AUDIENCE,
+      ALLOWED_ORIGINS: ORIGIN,
+    });
+    try {
+      await gateway.waitForOutput(/gateway listening on/);
+      break;
+    } catch (error) {
+      await gateway.kill();
+      if (attempt === 3 || !/could not listen/.test(gateway.output())) throw error;
+    }
+  }
   engine = await createEngine('redis', prefix);
   await waitFor('ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
 });
@@ -230,15 +240,6 @@ describe('jwt mode: per-task authorization', () => {
 });
 
 describe('jwt mode: token lifetime and resume', () => {
-  it('closes with 4502 token_expired when the token expires without a refresh', async () => {
-    const client = await connectClient(wsUrl(`token=${await token({ sub: 'user-a', exp: seconds() + 2 })}`));
-    const started = Date.now();
-    const closed = await client.closed;
-    expect(closed).toEqual({ code: 4502, reason: 'token_expired' });
-    expect(Date.now() - started).toBeLessThan(4000);
-    expect(client.frames.map((f) => f.type)).toEqual(['connected']);
-  });
-
   it('keeps a connection that refreshed before expiry; refuses a refresh for another sub or with a bad token', async () => {
     // Every token minted up front: the good refresh must land well before the first token's expiry even on a busy machine.
     const [first, fresh, otherSub, expired] = await Promise.all([
@@ -248,8 +249,11 @@ describe('jwt mode: token lifetime and resume', () => {
       token({ sub: 'user-a', exp: seconds() - 120 }),
     ]);
     const client = await connectClient(wsUrl(`token=${first}`));
+    const socketErrors: string[] = [];
+    client.ws.on('error', (error) => socketErrors.push(error.message));
     client.send({ action: 'refresh', token: fresh, request_id: 'good' });
-    expect(await client.next((f) => f.request_id === 'good')).toEqual({ type: 'ack', action: 'refresh', request_id: 'good', payload: {} });
+    const answer = await Promise.race([client.next((f) => f.request_id === 'good'), client.closed.then((closed) => ({ closed, frames: client.frames, socketErrors }))]);
+    expect(answer).toEqual({ type: 'ack', action: 'refresh', request_id: 'good', payload: {} });
     // Refused refreshes change nothing: the connection keeps the expiry of the good one.
     client.send({ action: 'refresh', token: otherSub, request_id: 'other-sub' });
     expect((await client.next((f) => f.request_id === 'other-sub')).payload).toMatchObject({ code: 'unauthorized', field: 'token' });
@@ -258,6 +262,18 @@ describe('jwt mode: token lifetime and resume', () => {
     await new Promise((resolve) => setTimeout(resolve, 4000));
     client.send({ action: 'ping', request_id: 'still-here' });
     expect((await client.next((f) => f.request_id === 'still-here')).type).toBe('ack');
+  });
+
+  it('closes with 4502 token_expired when the token expires without a refresh', async () => {
+    // At least two seconds of life: uWebSockets.js sometimes loses the close frame of an end() right after open (see the report).
+    const client = await connectClient(wsUrl(`token=${await token({ sub: 'user-a', exp: seconds() + 3 })}`));
+    const socketErrors: string[] = [];
+    client.ws.on('error', (error) => socketErrors.push(error.message));
+    const started = Date.now();
+    const closed = await client.closed;
+    expect({ ...closed, socketErrors }).toEqual({ code: 4502, reason: 'token_expired', socketErrors: [] });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(client.frames.map((f) => f.type)).toEqual(['connected']);
   });
 
   it('lets only the same sub resume a session with old_client_id', async () => {
