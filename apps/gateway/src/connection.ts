@@ -150,7 +150,7 @@ export class Connection implements SubscriberSocket {
     if (this.expiresAt !== undefined) {
       this.expiry = new TokenExpiry(() => {
         this.ctx.metrics.tokenExpiredCloses.inc();
-        this.end(CLOSE_CODES.token_expired, 'token_expired');
+        this.cork(() => this.end(CLOSE_CODES.token_expired, 'token_expired'));
       });
       this.expiry.set(this.expiresAt);
     }

@@ -173,7 +173,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       if (closing) return Promise.reject(new Error('the gateway was closed; create a new one to listen again'));
       if (listenSocket) return Promise.reject(new Error(`the gateway already listens on port ${port}`));
       return new Promise((resolve, reject) => {
-        app.listen(host, wanted, (token) => {
+        listenExclusive(app, host, wanted, (token) => {
           if (!token) return reject(new GatewayListenError(host, wanted));
           listenSocket = token;
           port = uWS.us_socket_local_port(token as unknown as us_socket);
@@ -193,6 +193,21 @@ export function createGateway(options: GatewayOptions): Gateway {
     close: () => (closing ??= shutDown()),
     connectionCount: () => connections.size,
   };
+}
+
+type ListenCallback = (token: us_listen_socket | false) => void;
+/** uWebSockets.js ListenOptions.LIBUS_LISTEN_EXCLUSIVE_PORT (a type-only enum in its typings). */
+const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
+
+/**
+ * uWebSockets.js listens with SO_REUSEPORT by default, so a second process on the same port succeeds and
+ * the kernel splits new connections between the two, silently (seen in tests: a connection landing on
+ * another test's gateway). An exclusive port makes such a collision a GatewayListenError instead. The
+ * (host, port, options, cb) form exists at runtime but not in the typings.
+ */
+function listenExclusive(app: TemplatedApp, host: string, port: number, cb: ListenCallback): void {
+  const listen = app.listen as unknown as (host: string, port: number, options: number, cb: ListenCallback) => TemplatedApp;
+  listen.call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, cb);
 }
 
 /** Host name plus a random suffix, so two processes on one host never share a node report. */
