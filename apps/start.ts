@@ -9,7 +9,7 @@
  */
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { configOrExit, exitOnSignals, readInt } from '@taskpulse/config';
+import { configOrExit, exitOnSignals, readInt, readRaw } from '@taskpulse/config';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
 import { createGateway, readGatewaySettings } from '@taskpulse/gateway';
@@ -21,7 +21,7 @@ const ENGINE_WAIT_MS = 5000;
 
 /** Everything npm start reads from the environment, validated once. */
 function readConfig() {
-  const gateway = readGatewaySettings(process.env);
+  const gateway = readGatewaySettings(process.env, { defaultAuthMode: 'insecure' });
   const api = loadApiConfig(process.env, { defaultPort: 8080, defaultAuthMode: 'insecure' });
   // The worker's two settings (its own config requires REDIS_URL, which npm start does not).
   const concurrency = readInt(process.env, 'CONCURRENCY', 4, 1, 256);
@@ -33,6 +33,9 @@ async function main(): Promise<void> {
   const config = configOrExit('start', readConfig);
   const { redisUrl } = config.api;
   const logger = pino({ name: 'taskpulse', level: config.gateway.logLevel });
+  if (readRaw(process.env, 'AUTH_MODE') === undefined) {
+    logger.warn('AUTH_MODE is not set: running with AUTH_MODE=insecure (identity from query parameters, no tokens, every origin); set AUTH_MODE=jwt before exposing this server');
+  }
   let engine: Engine;
   if (redisUrl === undefined) {
     engine = createMemoryEngine({ prefix: config.gateway.keyPrefix });
@@ -83,6 +86,7 @@ async function main(): Promise<void> {
     metricsRegistry: registry,
     heartbeatIntervalMs: config.gateway.heartbeatIntervalMs,
     limits: { maxBackpressureBytes: config.gateway.maxBackpressureBytes },
+    auth: config.gateway.auth,
     ...(config.gateway.nodeId === undefined ? {} : { nodeId: config.gateway.nodeId }),
     fallback: createInjectFallback(api, { bodyLimit: config.api.bodyLimit, logger }),
   });

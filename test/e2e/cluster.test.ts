@@ -43,6 +43,7 @@ async function get(path: string): Promise<{ status: number; json: any }> {
 beforeAll(async () => {
   prefix = `e2e${randomUUID().slice(0, 8)}`;
   const redisUrl = inject('redisUrl');
+  // The guide's flow end to end: insecure mode (the jwt cluster is tested in apps/gateway/test/jwt-gateway.test.ts).
   const env = { REDIS_URL: redisUrl, KEY_PREFIX: prefix, LOG_LEVEL: 'warn', HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS), AUTH_MODE: 'insecure' };
   [portA, portB] = [await freePort(), await freePort()];
   const apiPort = await freePort();

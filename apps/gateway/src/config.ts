@@ -14,6 +14,7 @@ import {
   type LogLevel,
 } from '@taskpulse/config';
 import { idProblem } from '@taskpulse/protocol';
+import { readAuthSettings, type AuthMode, type AuthSettings } from '@taskpulse/auth';
 
 /** Everything but Redis: what the all-in-one process and the cluster entry point share. */
 export interface GatewaySettings {
@@ -31,6 +32,13 @@ export interface GatewaySettings {
   maxBackpressureBytes: number;
   /** LOG_LEVEL, default info. */
   logLevel: LogLevel;
+  /** AUTH_MODE (required unless a default is given), JWT_SECRET | JWT_PUBLIC_KEY | JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, ALLOWED_ORIGINS. */
+  auth: AuthSettings;
+}
+
+export interface GatewaySettingsOptions {
+  /** AUTH_MODE when unset: npm start gives insecure; the cluster entry point gives none, so it is required. */
+  defaultAuthMode?: AuthMode;
 }
 
 /** The cluster entry point's configuration: the settings plus the Redis it cannot run without. */
@@ -40,7 +48,7 @@ export interface GatewayConfig extends GatewaySettings {
 }
 
 /** Reads and validates the settings every gateway needs; throws ConfigError naming the bad variable. */
-export function readGatewaySettings(env: Env = process.env): GatewaySettings {
+export function readGatewaySettings(env: Env = process.env, options: GatewaySettingsOptions = {}): GatewaySettings {
   const settings: GatewaySettings = {
     port: readInt(env, 'PORT', 8080, 0, 65_535),
     host: readHost(env),
@@ -48,13 +56,15 @@ export function readGatewaySettings(env: Env = process.env): GatewaySettings {
     heartbeatIntervalMs: readInt(env, 'HEARTBEAT_INTERVAL_MS', 5000, 100, 600_000),
     maxBackpressureBytes: readInt(env, 'MAX_BACKPRESSURE_BYTES', 1 << 20, 16_384, 1 << 30),
     logLevel: readLogLevel(env),
+    auth: readAuthSettings(env, options.defaultAuthMode === undefined ? {} : { defaultMode: options.defaultAuthMode }),
   };
   const nodeId = readString(env, 'NODE_ID', { problem: idProblem, expected: 'an id of letters, digits and _ . : @ -' });
   if (nodeId !== undefined) settings.nodeId = nodeId;
   return settings;
 }
 
-/** Reads the cluster entry point's configuration: the settings plus a required REDIS_URL. */
+/** Reads the cluster entry point's configuration: the settings (AUTH_MODE required) plus a required REDIS_URL. */
 export function loadGatewayConfig(env: Env = process.env): GatewayConfig {
-  return { ...readGatewaySettings(env), redisUrl: requireRedisUrl(env) };
+  const redisUrl = requireRedisUrl(env);
+  return { ...readGatewaySettings(env), redisUrl };
 }

@@ -17,13 +17,19 @@ import {
   userChannel,
   type ErrorCode,
 } from '@taskpulse/protocol';
-import type { Engine } from '@taskpulse/engine';
+import type { ConnectionSession, Engine } from '@taskpulse/engine';
+import { KeySourceError, TokenError } from '@taskpulse/auth';
 import type { BroadcastChannels } from './broadcast-channels';
+import type { GatewayAuth } from './gateway-auth';
+import type { TaskViewer } from './task-authorization';
+import { TokenExpiry } from './token-expiry';
 import type { FanOut } from './fan-out';
 import type { GatewayMetrics } from './metrics';
 import { FrameRateLimiter, type RateLimit } from './rate-limit';
 import type { SubscriberSocket } from './subscriber-socket';
 import { TaskSubscriptions, type SubscriptionContext } from './subscriptions';
+
+const NONE: readonly string[] = Object.freeze([]);
 
 /** What uWebSockets.js keeps per socket: it copies the object's own fields, so the connection rides in one. */
 export interface SocketData {
@@ -41,16 +47,26 @@ export interface ConnectionContext {
   /** Handed to each connection's task subscriptions. */
   subscriptions: SubscriptionContext;
   rateLimit: RateLimit;
+  /** The auth mode and token verifier (refresh frames in jwt mode). */
+  auth: GatewayAuth;
   /** Told when the connection opens and closes (counts, the drain list). */
   onOpen(connection: Connection): void;
   onClose(connection: Connection): void;
 }
 
-/** Who connected, from the upgrade request's query. */
+/** Who connected: from the upgrade request's query (insecure mode) or its verified token (jwt mode). */
 export interface ConnectionIdentity {
   clientId: string;
   userId?: string;
   projectId?: string;
+  /** jwt mode: every project of the token (`project_id` first, then `projects`); the connection joins each. */
+  projects?: readonly string[];
+  /** jwt mode: the token's `sub`; a refresh must carry the same one. */
+  subject?: string;
+  /** jwt mode: task ids the token's `tasks` claim grants. */
+  grantedTasks?: readonly string[];
+  /** jwt mode: when the token expires (ms since the epoch); the connection is closed with 4502 then. */
+  expiresAt?: number;
 }
 
 /**
@@ -61,6 +77,13 @@ export class Connection implements SubscriberSocket {
   readonly clientId: string;
   readonly userId: string | undefined;
   readonly projectId: string | undefined;
+  /** Every project the connection belongs to (projectId included), each joined as a broadcast channel. */
+  readonly projects: readonly string[];
+  readonly subject: string | undefined;
+  /** Task ids the token grants (jwt mode); a refresh replaces them. */
+  private grantedTasks: readonly string[];
+  private expiry: TokenExpiry | undefined;
+  private expiresAt: number | undefined;
   private ws: WebSocket<SocketData> | undefined;
   private isClosed = false;
   private limiter: FrameRateLimiter | undefined;
@@ -73,6 +96,29 @@ export class Connection implements SubscriberSocket {
     this.clientId = identity.clientId;
     this.userId = identity.userId;
     this.projectId = identity.projectId;
+    // Idle connections are most of them: share one empty array rather than allocate per connection.
+    const first = identity.projectId === undefined ? NONE : [identity.projectId];
+    this.projects = identity.projects ? [...new Set([...first, ...identity.projects])] : first;
+    this.subject = identity.subject;
+    this.grantedTasks = identity.grantedTasks ?? NONE;
+    this.expiresAt = identity.expiresAt;
+  }
+
+  /** What per-task authorization checks (subscriptions.ts): made per subscribe, in jwt mode only. */
+  get viewer(): TaskViewer {
+    const viewer: TaskViewer = { projects: this.projects, tasks: this.grantedTasks };
+    if (this.userId !== undefined) viewer.userId = this.userId;
+    return viewer;
+  }
+
+  /** Who this connection is, as kept in its session for a reconnect with `old_client_id`. */
+  who(): ConnectionSession {
+    const who: ConnectionSession = {};
+    if (this.userId !== undefined) who.userId = this.userId;
+    if (this.projectId !== undefined) who.projectId = this.projectId;
+    if (this.subject !== undefined) who.subject = this.subject;
+    if (this.projects.length > 1) who.projects = [...this.projects];
+    return who;
   }
 
   /** The connection's task subscriptions, made on first use. */
@@ -96,10 +142,17 @@ export class Connection implements SubscriberSocket {
       ws.subscribe(channel);
       broadcasts.join(channel, fanOut.user);
     }
-    if (this.projectId !== undefined) {
-      const channel = projectChannel(prefix, this.projectId);
+    for (const projectId of this.projects) {
+      const channel = projectChannel(prefix, projectId);
       ws.subscribe(channel);
       broadcasts.join(channel, fanOut.project);
+    }
+    if (this.expiresAt !== undefined) {
+      this.expiry = new TokenExpiry(() => {
+        this.ctx.metrics.tokenExpiredCloses.inc();
+        this.end(CLOSE_CODES.token_expired, 'token_expired');
+      });
+      this.expiry.set(this.expiresAt);
     }
     ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId), false);
   }
@@ -145,6 +198,9 @@ export class Connection implements SubscriberSocket {
       case 'unsubscribe':
         this.tasks.unsubscribe(msg);
         return;
+      case 'refresh':
+        void this.refresh(msg.token, msg.request_id);
+        return;
     }
   }
 
@@ -153,12 +209,47 @@ export class Connection implements SubscriberSocket {
     if (this.isClosed) return;
     this.isClosed = true;
     this.ws = undefined;
+    this.expiry?.stop();
     this.taskSubscriptions?.closeAll();
     const { broadcasts, fanOut } = this.ctx;
     const prefix = this.ctx.engine.prefix;
     if (this.userId !== undefined) broadcasts.leave(userChannel(prefix, this.userId), fanOut.user);
-    if (this.projectId !== undefined) broadcasts.leave(projectChannel(prefix, this.projectId), fanOut.project);
+    for (const projectId of this.projects) broadcasts.leave(projectChannel(prefix, projectId), fanOut.project);
     this.ctx.onClose(this);
+  }
+
+  /**
+   * A refresh frame (jwt mode): a valid token for the same `sub` moves the expiry and replaces the granted
+   * tasks (projects stay as connected: channels are joined at open). Answered with an ack, or an error
+   * frame `unauthorized`, after which the connection stays until its current token expires. Never rejects.
+   */
+  private async refresh(token: string, requestId: string | undefined): Promise<void> {
+    const extra = requestId === undefined ? { field: 'token' } : { field: 'token', requestId };
+    if (!this.ctx.auth.jwt) {
+      this.sendError('bad_request', 'refresh is only used with AUTH_MODE=jwt; this gateway takes no tokens', extra);
+      return;
+    }
+    try {
+      const verified = await this.ctx.auth.verify(token);
+      if (verified.subject !== this.subject) {
+        this.sendError('unauthorized', 'the refresh token is for another subject (sub); this connection keeps its current token', extra);
+        return;
+      }
+      if (this.isClosed) return;
+      this.grantedTasks = verified.tasks;
+      this.expiresAt = verified.expiresAt;
+      if (verified.expiresAt === undefined) this.expiry?.stop();
+      else this.expiry?.set(verified.expiresAt);
+      this.send(encodeAckFrame('refresh', { requestId }));
+    } catch (error) {
+      if (error instanceof TokenError) {
+        this.sendError('unauthorized', `the refresh token was refused (${error.reason}): ${error.message}`, extra);
+      } else {
+        if (!(error instanceof KeySourceError)) this.ctx.logger.error({ err: error, clientId: this.clientId }, 'a refresh failed unexpectedly');
+        else this.ctx.logger.warn({ err: error, clientId: this.clientId }, 'a refresh could not read the token keys');
+        this.sendError('unavailable', 'the token could not be checked; try the refresh again', extra);
+      }
+    }
   }
 
   // The SubscriberSocket methods below are no-ops once the socket closed (see subscriptions.ts).

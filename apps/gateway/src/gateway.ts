@@ -13,6 +13,8 @@ import { watchBackpressure, type BackpressureWatch } from './backpressure';
 import { BroadcastChannels } from './broadcast-channels';
 import { Connection, type ConnectionContext, type SocketData } from './connection';
 import { createFanOut } from './fan-out';
+import { createGatewayAuth } from './gateway-auth';
+import { createTaskAuthorizer } from './task-authorization';
 import { registerHttpRoutes } from './http-routes';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
 import { describeNativeBuild } from './native-build';
@@ -56,6 +58,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const logger = options.logger ?? pino({ name: 'gateway' });
   const nodeId = options.nodeId ?? defaultNodeId();
   const metrics = createGatewayMetrics(options.metricsRegistry);
+  const auth = createGatewayAuth(options.auth);
   logger.info({ uws: describeNativeBuild(), nodeId, engine: engine.kind }, 'uWebSockets.js native build loaded');
 
   const app = uWS.App();
@@ -77,7 +80,16 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     logger,
     rateLimit: limits.rate,
-    subscriptions: { engine, fanOut: fanOut.task, metrics, logger, pending, maxSubscriptions: limits.subscriptionsPerConnection },
+    auth,
+    subscriptions: {
+      engine,
+      fanOut: fanOut.task,
+      metrics,
+      logger,
+      pending,
+      maxSubscriptions: limits.subscriptionsPerConnection,
+      ...(auth.jwt ? { authorizeTask: createTaskAuthorizer(engine) } : {}),
+    },
     onOpen(connection) {
       connections.add(connection);
       counts.add(connection.userId, connection.projectId);
@@ -96,7 +108,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   function rememberSession(connection: Connection): void {
     const { clientId, userId, projectId } = connection;
     if (userId === undefined && projectId === undefined) return;
-    const session = userId === undefined ? { projectId } : projectId === undefined ? { userId } : { userId, projectId };
+    const session = connection.who();
     const work = engine.saveSession(clientId, session, limits.sessionTtlSeconds).catch((error: unknown) => {
       metrics.engineFailures.inc({ operation: 'save_session' });
       logger.warn({ err: error, clientId }, 'saving the connection session failed; a reconnect with old_client_id will start anonymous');
@@ -113,6 +125,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     sendPingsAutomatically: true,
     upgrade: createUpgradeHandler({
       metrics,
+      auth,
+      onKeySourceError: (error) => logger.warn({ err: error }, 'the token keys could not be read; upgrades get 503'),
       accepting: () => !draining,
       loadSession: (clientId) => engine.loadSession(clientId),
       createSocketData: (identity) => ({ connection: new Connection(identity, connectionContext) }),

@@ -13,6 +13,7 @@ import { createGateway } from './gateway';
 async function main(): Promise<void> {
   const config = configOrExit('gateway', () => loadGatewayConfig(process.env));
   const logger = pino({ name: 'gateway', level: config.logLevel });
+  logger.info({ authMode: config.auth.mode, allowedOrigins: config.auth.allowedOrigins, jwtKey: config.auth.jwt?.key.kind }, 'auth settings');
   const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     metricsRegistry: registry,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
     limits: { maxBackpressureBytes: config.maxBackpressureBytes },
+    auth: config.auth,
   });
 
   exitOnSignals(logger, 'draining the gateway', async () => {

@@ -32,6 +32,10 @@ export interface GatewayMetrics {
   slowConsumerCloses: Counter;
   policyCloses: Counter;
   engineFailures: Counter<'operation'>;
+  /** Upgrades refused by auth, by reason: a token reason (expired, bad_signature, …), origin, query_identity, resume_owner. */
+  authRefusals: Counter<'reason'>;
+  /** Connections closed with 4502 because their token expired without a refresh. */
+  tokenExpiredCloses: Counter;
   /** Counts one error answer with this code. */
   countError(code: ErrorCode): void;
 }
@@ -88,6 +92,17 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
     registers,
   });
+  const authRefusals = new Counter({
+    name: 'taskpulse_gateway_auth_refusals_total',
+    help: 'WebSocket upgrades refused by authentication or origin checks, by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const tokenExpiredCloses = new Counter({
+    name: 'taskpulse_gateway_token_expired_closes_total',
+    help: 'Connections closed with 4502 because their token expired without a refresh.',
+    registers,
+  });
   return {
     registry,
     connections,
@@ -98,6 +113,8 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     slowConsumerCloses,
     policyCloses,
     engineFailures,
+    authRefusals,
+    tokenExpiredCloses,
     countError: (code) => errors.inc({ code }),
   };
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { LIMITS } from '@taskpulse/protocol';
 import type { Engine } from '@taskpulse/engine';
+import type { AuthSettings } from '@taskpulse/auth';
 import type { HttpHandler } from './http-reply';
 import { DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit';
 
@@ -38,6 +39,8 @@ export interface GatewayOptions {
   /** Where the metrics go; default a registry of this gateway's own. */
   metricsRegistry?: Registry;
   limits?: Partial<GatewayLimits>;
+  /** Auth mode, token key and allowed origins (readAuthSettings). Default: insecure, every origin (the guide's). */
+  auth?: AuthSettings;
   /** Node report interval; the report lives three intervals. Default 5000. */
   heartbeatIntervalMs?: number;
   /** Handles every HTTP route the gateway does not serve (it must answer or register onAborted). Default: JSON 404. */

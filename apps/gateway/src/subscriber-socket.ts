@@ -3,11 +3,14 @@
  * implements it, tests may too.
  */
 import type { ErrorCode } from '@taskpulse/protocol';
+import type { TaskViewer } from './task-authorization';
 
 /** What the subscription logic needs from its socket; every call is a no-op once `closed`. */
 export interface SubscriberSocket {
   readonly closed: boolean;
   readonly clientId: string;
+  /** Who the socket is, for per-task authorization (jwt mode); absent means "sees nothing" there. */
+  readonly viewer?: TaskViewer;
   /** Runs `fn` corked, so everything it sends leaves in one write and nothing interleaves. */
   cork(fn: () => void): void;
   send(frame: string | Buffer): void;

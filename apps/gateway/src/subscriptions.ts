@@ -17,6 +17,7 @@ import type { GatewayMetrics } from './metrics';
 import type { PendingWork } from './pending-work';
 import { readTaskState } from './read-task-state';
 import { SubscribeWindow } from './subscribe-window';
+import type { AuthorizeTask } from './task-authorization';
 import type { SubscriberSocket } from './subscriber-socket';
 
 /** Shared by every connection of one gateway. */
@@ -28,6 +29,11 @@ export interface SubscriptionContext {
   logger: Logger;
   pending: PendingWork;
   maxSubscriptions: number;
+  /**
+   * jwt mode: whether the socket may see a task, asked before anything of the task is read; a refusal is
+   * the same `forbidden` for a foreign and an unknown task. Absent (insecure mode): every task is visible.
+   */
+  authorizeTask?: AuthorizeTask;
 }
 
 type SubscribeMessage = Extract<ClientMessage, { action: 'subscribe' }>;
@@ -96,6 +102,9 @@ export class TaskSubscriptions {
     const taskId = msg.task_id;
     const requestId = msg.request_id;
     if (socket.closed) return;
+    // Only jwt mode awaits here; insecure subscribes stay synchronous up to the engine call, as before.
+    if (ctx.authorizeTask && !this.entries.has(taskId) && !(await this.authorized(taskId, requestId))) return;
+    if (socket.closed) return;
     if (this.entries.has(taskId)) {
       // Already delivered (the queue finished its set-up): the client gets every frame once; just answer.
       socket.send(encodeAckFrame('subscribe', { taskId, requestId }));
@@ -138,6 +147,23 @@ export class TaskSubscriptions {
     entry.delivered = true;
     const { recovered, offset, epoch } = state;
     window.deliver(state, encodeAckFrame('subscribe', { taskId, requestId, recovered, offset, epoch }));
+  }
+
+  /** Asks authorizeTask; on a refusal or a failed owner read, tells the client and returns false. */
+  private async authorized(taskId: string, requestId: string | undefined): Promise<boolean> {
+    const { socket, ctx } = this;
+    let allowed: boolean;
+    try {
+      allowed = await ctx.authorizeTask!(socket.viewer, taskId);
+    } catch (error) {
+      ctx.metrics.engineFailures.inc({ operation: 'read' });
+      ctx.logger.warn({ err: error, taskId, clientId: socket.clientId }, 'reading the task owner for a subscribe failed');
+      socket.sendError('unavailable', 'could not check access to the task: the engine is not reachable; try again', { requestId, taskId });
+      return false;
+    }
+    // One message for foreign and unknown tasks alike: the answer must not tell whether the task exists.
+    if (!allowed) socket.sendError('forbidden', 'this connection may not subscribe to the task (not yours, or no such task)', { field: 'task_id', requestId, taskId });
+    return allowed;
   }
 
   private async runUnsubscribe(msg: UnsubscribeMessage): Promise<void> {

@@ -19,7 +19,7 @@ afterEach(async () => {
 
 function configError(env: Record<string, string>): ConfigError {
   try {
-    loadGatewayConfig({ REDIS_URL: 'redis://127.0.0.1:6380', ...env });
+    loadGatewayConfig({ REDIS_URL: 'redis://127.0.0.1:6380', AUTH_MODE: 'insecure', ...env });
   } catch (error) {
     if (error instanceof ConfigError) return error;
     throw error;
@@ -29,21 +29,25 @@ function configError(env: Record<string, string>): ConfigError {
 
 describe('configuration', () => {
   it('has defaults for everything but REDIS_URL', () => {
-    expect(readGatewaySettings({})).toEqual({
+    expect(readGatewaySettings({}, { defaultAuthMode: 'insecure' })).toEqual({
       port: 8080,
       host: '0.0.0.0',
       keyPrefix: 'tp',
       heartbeatIntervalMs: 5000,
       maxBackpressureBytes: 1 << 20,
       logLevel: 'info',
+      auth: { mode: 'insecure', allowedOrigins: ['*'] },
     });
-    const config = loadGatewayConfig({ REDIS_URL: 'redis://r:6379', PORT: '9000', NODE_ID: 'gw-1', KEY_PREFIX: 'x' });
+    const config = loadGatewayConfig({ REDIS_URL: 'redis://r:6379', AUTH_MODE: 'insecure', PORT: '9000', NODE_ID: 'gw-1', KEY_PREFIX: 'x' });
     expect(config).toMatchObject({ redisUrl: 'redis://r:6379', port: 9000, nodeId: 'gw-1', keyPrefix: 'x' });
   });
 
   it('names the variable and the expected form in every error', () => {
     expect(() => loadGatewayConfig({})).toThrow(/^REDIS_URL must be a Redis URL like redis:\/\/host:6379 \(required\), got nothing$/);
     expect(configError({ REDIS_URL: 'http://x' }).variable).toBe('REDIS_URL');
+    expect(() => loadGatewayConfig({ REDIS_URL: 'redis://r:6379' })).toThrow(/^AUTH_MODE must be one of jwt, insecure \(required\), got nothing$/);
+    expect(configError({ AUTH_MODE: 'jwt' }).message).toMatch(/exactly one of JWT_SECRET, JWT_PUBLIC_KEY or JWT_JWKS_URL/);
+    expect(configError({ ALLOWED_ORIGINS: 'not an origin' }).variable).toBe('ALLOWED_ORIGINS');
     expect(configError({ PORT: 'eighty' }).message).toBe('PORT must be a whole number from 0 to 65535, got "eighty"');
     expect(configError({ PORT: '70000' }).variable).toBe('PORT');
     expect(configError({ KEY_PREFIX: 'a:b' }).variable).toBe('KEY_PREFIX');
@@ -75,6 +79,7 @@ describe('main.ts', () => {
       NODE_ID: 'main-under-test',
       HEARTBEAT_INTERVAL_MS: '200',
       LOG_LEVEL: 'warn',
+      AUTH_MODE: 'insecure',
     });
     processes.push(child);
     expect(await child.waitForOutput(/gateway listening on \S+/)).toBe(`gateway listening on 127.0.0.1:${port}`);

@@ -1,5 +1,6 @@
 /** The worker's configuration, read from the environment once at start. */
 import { readInt, readLogLevel, readName, requireRedisUrl, type Env, type LogLevel } from '@taskpulse/config';
+import { readAuthMode, type AuthMode } from '@taskpulse/auth';
 import { VIDEO_QUEUE } from './video-worker';
 
 export interface WorkerConfig {
@@ -13,6 +14,8 @@ export interface WorkerConfig {
   /** Milliseconds each demo step sleeps (STEP_DELAY_MS, default 400). */
   stepMs: number;
   logLevel: LogLevel;
+  /** AUTH_MODE, required like every cluster entry point's; the worker serves nothing, so it only checks it. */
+  authMode: AuthMode;
 }
 
 /** Reads and validates the worker's environment; throws ConfigError naming the bad variable. */
@@ -24,5 +27,6 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     concurrency: readInt(env, 'CONCURRENCY', 4, 1, 256),
     stepMs: readInt(env, 'STEP_DELAY_MS', 400, 0, 60_000),
     logLevel: readLogLevel(env),
+    authMode: readAuthMode(env),
   };
 }

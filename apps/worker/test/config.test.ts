@@ -9,13 +9,15 @@ const configError = (run: () => unknown): ConfigError => thrown(run, ConfigError
 describe('loadWorkerConfig', () => {
   it('requires REDIS_URL and has the documented defaults', () => {
     expect(configError(() => loadWorkerConfig({})).variable).toBe('REDIS_URL');
-    expect(loadWorkerConfig({ REDIS_URL: 'redis://r:6379' })).toEqual({
+    expect(configError(() => loadWorkerConfig({ REDIS_URL: 'redis://r:6379' })).variable).toBe('AUTH_MODE');
+    expect(loadWorkerConfig({ REDIS_URL: 'redis://r:6379', AUTH_MODE: 'jwt' })).toEqual({
       redisUrl: 'redis://r:6379',
       keyPrefix: 'tp',
       queueName: 'video_processing',
       concurrency: 4,
       stepMs: 400,
       logLevel: 'info',
+      authMode: 'jwt',
     });
   });
 
@@ -23,7 +25,8 @@ describe('loadWorkerConfig', () => {
     [{ CONCURRENCY: '0' }, 'CONCURRENCY'],
     [{ QUEUE_NAME: 'a:b' }, 'QUEUE_NAME'],
     [{ STEP_DELAY_MS: 'fast' }, 'STEP_DELAY_MS'],
+    [{ AUTH_MODE: 'open' }, 'AUTH_MODE'],
   ])('%j → ConfigError naming %s', (env, variable) => {
-    expect(configError(() => loadWorkerConfig({ REDIS_URL: 'redis://r:6379', ...env })).variable).toBe(variable);
+    expect(configError(() => loadWorkerConfig({ REDIS_URL: 'redis://r:6379', AUTH_MODE: 'insecure', ...env })).variable).toBe(variable);
   });
 });

@@ -37,7 +37,7 @@ describe('worker main.ts', () => {
     const url = inject('redisUrl');
     const prefix = `t${randomUUID().slice(0, 8)}`;
     const queueName = `q${randomUUID().slice(0, 8)}`;
-    const worker = startTsProcess(main, { REDIS_URL: url, KEY_PREFIX: prefix, QUEUE_NAME: queueName, STEP_DELAY_MS: '5', LOG_LEVEL: 'warn' });
+    const worker = startTsProcess(main, { REDIS_URL: url, KEY_PREFIX: prefix, QUEUE_NAME: queueName, STEP_DELAY_MS: '5', LOG_LEVEL: 'warn', AUTH_MODE: 'insecure' });
     processes.push(worker);
     await worker.waitForOutput(/worker ready/, 20_000);
     const queue = new Queue(queueName, { connection: { url } });

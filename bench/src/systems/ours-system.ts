@@ -23,6 +23,7 @@ export const oursDriver: SystemDriver = {
     return absent.length ? `not built yet in this checkout: ${absent.join(', ')}` : null;
   },
   async start({ redisUrl, prefix, nodes: count }): Promise<RunningSystem> {
+    // Insecure mode: the bench clients speak the guide's protocol (user_id in the URL), as every compared system does.
     const env = { REDIS_URL: redisUrl, KEY_PREFIX: prefix, LOG_LEVEL: 'warn', HOST: '127.0.0.1', AUTH_MODE: 'insecure' };
     const nodes = await startNodes(repoFile('apps/gateway/src/main.ts').path, count, (i) => ({ ...env, NODE_ID: `bench-gw-${i}` }));
     // The gateway listens before Redis is up; it is ready when /readyz answers 200.

@@ -41,11 +41,16 @@ export const MIN_SECRET_BYTES = 32;
 
 const ORIGIN = /^(\*|https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?)$/;
 
-/** Reads AUTH_MODE and the settings it needs; `defaultMode` applies when AUTH_MODE is unset (npm start). */
-export function readAuthSettings(env: Env, options: { defaultMode?: AuthMode } = {}): AuthSettings {
+/** AUTH_MODE alone (for processes that only must not start without it); `defaultMode` when unset. */
+export function readAuthMode(env: Env, options: { defaultMode?: AuthMode } = {}): AuthMode {
   const raw = readRaw(env, 'AUTH_MODE') ?? options.defaultMode;
   if (raw === undefined) throw new ConfigError('AUTH_MODE', 'one of jwt, insecure (required)', undefined);
-  const mode = readEnum(env, 'AUTH_MODE', AUTH_MODES, raw as AuthMode);
+  return readEnum(env, 'AUTH_MODE', AUTH_MODES, raw as AuthMode);
+}
+
+/** Reads AUTH_MODE and the settings it needs; `defaultMode` applies when AUTH_MODE is unset (npm start). */
+export function readAuthSettings(env: Env, options: { defaultMode?: AuthMode } = {}): AuthSettings {
+  const mode = readAuthMode(env, options);
   const allowedOrigins = readList(env, 'ALLOWED_ORIGINS', mode === 'insecure' ? ['*'] : [], {
     pattern: ORIGIN,
     expected: 'origins like https://app.example.com, or *',

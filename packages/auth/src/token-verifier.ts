@@ -4,7 +4,16 @@
  * Algorithms are pinned by key kind, so `alg: none` and algorithm confusion (an HS256 token signed with a
  * public key as its secret) are refused before any signature check. Messages never contain the token.
  */
-import { createRemoteJWKSet, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  type JWTVerifyOptions,
+  type JWTVerifyResult,
+} from 'jose';
 import type { KeyObject } from 'node:crypto';
 import { idProblem } from '@taskpulse/protocol';
 import type { JwtSettings } from './auth-config';
@@ -67,7 +76,8 @@ export const MAX_CLAIM_IDS = 1000;
 
 /** Checks tokens against one configured key; build once per process (the JWKS cache lives in it). */
 export class TokenVerifier {
-  private readonly key: Uint8Array | KeyObject | JWTVerifyGetKey;
+  /** jwtVerify bound to the key: a static key (secret, PEM) or the JWKS lookup, which jose types apart. */
+  private readonly verifyWith: (token: string, options: JWTVerifyOptions) => Promise<JWTVerifyResult>;
   private readonly algorithms: readonly string[];
   private readonly clockTolerance: number;
 
@@ -78,14 +88,16 @@ export class TokenVerifier {
     const source = settings.key;
     this.algorithms = source.algorithms;
     this.clockTolerance = options.clockToleranceSeconds ?? 5;
-    if (source.kind === 'secret') this.key = source.secret;
-    else if (source.kind === 'public_key') this.key = source.key;
-    else {
-      this.key = createRemoteJWKSet(new URL(source.url), {
+    if (source.kind === 'jwks') {
+      const keySet: JWTVerifyGetKey = createRemoteJWKSet(new URL(source.url), {
         cooldownDuration: options.jwksCooldownMs ?? 30_000,
         cacheMaxAge: options.jwksCacheMaxAgeMs ?? 600_000,
         timeoutDuration: 5000,
       });
+      this.verifyWith = (token, verifyOptions) => jwtVerify(token, keySet, verifyOptions);
+    } else {
+      const key: Uint8Array | KeyObject = source.kind === 'secret' ? source.secret : source.key;
+      this.verifyWith = (token, verifyOptions) => jwtVerify(token, key, verifyOptions);
     }
   }
 
@@ -103,7 +115,7 @@ export class TokenVerifier {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(token, this.key as Uint8Array, {
+      ({ payload } = await this.verifyWith(token, {
         algorithms: [...this.algorithms],
         clockTolerance: this.clockTolerance,
         requiredClaims: ['exp', 'sub'],

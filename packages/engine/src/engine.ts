@@ -139,6 +139,10 @@ export interface NodeRegistry {
 export interface ConnectionSession {
   userId?: string;
   projectId?: string;
+  /** jwt mode: the token `sub` that created the session; a resume needs a token with the same one. */
+  subject?: string;
+  /** jwt mode: the token's projects. */
+  projects?: string[];
 }
 
 /** Connection sessions by client id, each expiring after its ttl. */

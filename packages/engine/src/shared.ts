@@ -73,5 +73,7 @@ export function parseSession(text: string): ConnectionSession {
   const session: ConnectionSession = {};
   if (typeof value.userId === 'string') session.userId = value.userId;
   if (typeof value.projectId === 'string') session.projectId = value.projectId;
+  if (typeof value.subject === 'string') session.subject = value.subject;
+  if (Array.isArray(value.projects)) session.projects = value.projects.filter((id): id is string => typeof id === 'string');
   return session;
 }

@@ -74,7 +74,7 @@ export interface ErrorFrame {
 /** The answer to a subscribe or unsubscribe; on subscribe, `recovered` says whether a resume was exact. */
 export interface AckFrame {
   type: 'ack';
-  action: 'subscribe' | 'unsubscribe' | 'ping';
+  action: 'subscribe' | 'unsubscribe' | 'ping' | 'refresh';
   task_id?: string;
   request_id?: string;
   payload: { recovered?: boolean; offset?: number; epoch?: string };
@@ -86,4 +86,6 @@ export type ServerFrame = TaskEventFrame | BroadcastFrame | ConnectedFrame | Err
 export type ClientMessage =
   | { action: 'subscribe'; task_id: string; request_id?: string; offset?: number; epoch?: string }
   | { action: 'unsubscribe'; task_id: string; request_id?: string }
-  | { action: 'ping'; request_id?: string };
+  | { action: 'ping'; request_id?: string }
+  /** jwt mode: a fresh token for the same `sub`, sent before the connection's token expires (else close 4502). */
+  | { action: 'refresh'; token: string; request_id?: string };

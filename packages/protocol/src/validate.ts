@@ -5,6 +5,9 @@ import type { ClientMessage } from './frames';
 import { idProblem } from './ids';
 import { LIMITS } from './limits';
 
+/** Longest token a refresh frame may carry (the client frame limit bounds it anyway). */
+export const MAX_TOKEN_CHARS = 4000;
+
 function fail(field: string, message: string): never {
   throw new ProtocolError('bad_request', field, `${field} ${message}`);
 }
@@ -129,6 +132,11 @@ export function parseClientMessage(text: string): ClientMessage {
   switch (msg.action) {
     case 'ping':
       return { action: 'ping', ...base };
+    case 'refresh':
+      if (typeof msg.token !== 'string' || msg.token.length === 0 || msg.token.length > MAX_TOKEN_CHARS) {
+        fail('token', `must be a JWT string of at most ${MAX_TOKEN_CHARS} characters`);
+      }
+      return { action: 'refresh', token: msg.token, ...base };
     case 'unsubscribe':
       checkId('task_id', msg.task_id);
       return { action: 'unsubscribe', task_id: msg.task_id, ...base };
@@ -148,7 +156,7 @@ export function parseClientMessage(text: string): ClientMessage {
       throw new ProtocolError(
         'unknown_action',
         'action',
-        `action must be subscribe, unsubscribe or ping, got ${describe(msg.action)}`,
+        `action must be subscribe, unsubscribe, ping or refresh, got ${describe(msg.action)}`,
       );
   }
 }

@@ -19,8 +19,9 @@ function parsesOrRefuses(text: string): void {
     expect(error.message.length).toBeGreaterThan(0);
     return;
   }
-  expect(['subscribe', 'unsubscribe', 'ping']).toContain(message.action);
-  if (message.action !== 'ping') expect(idProblem(message.task_id)).toBeFalsy();
+  expect(['subscribe', 'unsubscribe', 'ping', 'refresh']).toContain(message.action);
+  if (message.action === 'subscribe' || message.action === 'unsubscribe') expect(idProblem(message.task_id)).toBeFalsy();
+  if (message.action === 'refresh') expect(typeof message.token).toBe('string');
   if (message.request_id !== undefined) expect(message.request_id.length).toBeLessThanOrEqual(64);
   if (message.action === 'subscribe' && message.offset !== undefined) {
     expect(Number.isSafeInteger(message.offset) && message.offset >= 0).toBe(true);

@@ -183,8 +183,11 @@ describe('client messages', () => {
   it('says what is wrong with a bad frame', () => {
     expectProtocolError(() => parseClientMessage('not json'), 'frame', /JSON object/);
     expectProtocolError(() => parseClientMessage('[1]'), 'frame', /JSON object/);
-    expectProtocolError(() => parseClientMessage('{"action":"explode"}'), 'action', /subscribe, unsubscribe or ping, got "explode"/);
+    expectProtocolError(() => parseClientMessage('{"action":"explode"}'), 'action', /subscribe, unsubscribe, ping or refresh, got "explode"/);
     expectProtocolError(() => parseClientMessage('{"action":"subscribe"}'), 'task_id', /string/);
+    expectProtocolError(() => parseClientMessage('{"action":"refresh"}'), 'token', /JWT string/);
+    expectProtocolError(() => parseClientMessage('{"action":"refresh","token":7}'), 'token', /JWT string/);
+    expect(parseClientMessage('{"action":"refresh","token":"a.b.c","request_id":"r"}')).toEqual({ action: 'refresh', token: 'a.b.c', request_id: 'r' });
     expectProtocolError(() => parseClientMessage('{"action":"subscribe","task_id":"t","offset":3}'), 'epoch', /epoch/);
     expectProtocolError(() => parseClientMessage('{"action":"subscribe","task_id":"t","offset":-1,"epoch":"e"}'), 'offset', /whole number/);
     expectProtocolError(() => parseClientMessage(`{"action":"ping","pad":"${'x'.repeat(LIMITS.clientFrameBytes)}"}`), 'frame', /at most/);
