@@ -34,7 +34,7 @@ function upgradeStatus(url: string, headers: Record<string, string>): Promise<nu
       ws.terminate();
       resolve(res.statusCode ?? 0);
     });
-    ws.once('error', () => {});
+    ws.once('error', () => resolve(0)); // no answer at all (refused, reset)
   });
 }
 

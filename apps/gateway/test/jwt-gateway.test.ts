@@ -9,6 +9,7 @@ import WebSocket from 'ws';
 import { generateKeyPair, SignJWT } from 'jose';
 import { freePort, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
 import type { Engine } from '@taskpulse/engine';
+import { createReporter } from '@taskpulse/reporter';
 import { closeAllClients, connectClient, refusedUpgrade, type TestClient } from './support/ws-client';
 import { createEngine, newPrefix, progress, publish } from './support/engines';
 
@@ -48,7 +49,7 @@ function upgradeAnswer(url: string, headers: Record<string, string>): Promise<{ 
         resolve({ status: res.statusCode ?? 0, body });
       });
     });
-    ws.once('error', () => {});
+    ws.once('error', () => resolve({ status: 0, body: '' })); // no answer at all (refused, reset)
   });
 }
 
@@ -85,7 +86,11 @@ beforeAll(async () => {
   await waitFor('ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
 });
 
-afterEach(() => closeAllClients());
+afterEach(async (context) => {
+  // A failure here is about a separate process: show what it said.
+  if (context.task.result?.state === 'fail') process.stderr.write(`gateway output (exit ${gateway.child.exitCode}):\n${gateway.output()}\n`);
+  await closeAllClients();
+});
 
 afterAll(async () => {
   await gateway?.stop(5000);
@@ -130,9 +135,16 @@ describe('jwt mode: the upgrade', () => {
   });
 
   it('connects with a good token from the query or the Authorization header; the identity is the token’s', async () => {
-    const client = await connectClient(wsUrl(`token=${await token({ sub: 'user-a', project_id: 'proj-a' })}`));
+    const client = await connectClient(wsUrl(`token=${await token({ sub: 'user-a', project_id: 'proj-a', projects: ['proj-extra'] })}`));
     const connected = client.frames.find((f) => f.type === 'connected')!;
     expect(connected.payload).toMatchObject({ user_id: 'user-a', project_id: 'proj-a' });
+    // Broadcasts reach it for its user and for every project of the token.
+    const reporter = createReporter(engine);
+    const extraProject = newPrefix();
+    await waitFor('the project channel live', async () => (await reporter.broadcastToProject('proj-extra', extraProject, { progress: 5 })) > 0);
+    await client.next((f) => f.scope === 'project' && f.task_id === extraProject);
+    await reporter.broadcastToUser('user-a', extraProject, { progress: 6 });
+    await client.next((f) => f.scope === 'user' && f.task_id === extraProject);
     expect((await upgradeAnswer(wsUrl(), { authorization: `Bearer ${await token({ sub: 'user-a' })}` })).status).toBe(101);
   });
 
