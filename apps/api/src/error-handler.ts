@@ -42,6 +42,7 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unavailable: 503,
   unauthorized: 401,
   frame_too_large: 413,
+  too_many_connections: 429,
 };
 
 export interface ErrorBody {

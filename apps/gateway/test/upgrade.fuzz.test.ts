@@ -2,7 +2,8 @@
  * Property-based fuzz of the WebSocket upgrade against a real gateway process in jwt mode on 127.0.0.1:
  * arbitrary query strings (tokens good, bad and random; ids valid and hostile; raw and percent-encoded)
  * sent as raw HTTP upgrade requests over real sockets. The gateway answers each with 101, or 400/401/403
- * and a JSON `{"error":{"code","message"}}` with a registered code, and is alive and ready afterwards.
+ * (429 when a user is at MAX_CONNECTIONS_PER_USER) with a JSON `{"error":{"code","message"}}` whose code
+ * is registered, and is alive and ready afterwards.
  */
 import { randomUUID } from 'node:crypto';
 import { connect } from 'node:net';
@@ -104,7 +105,7 @@ describe('the upgrade under fuzz (jwt gateway process)', () => {
       fc.asyncProperty(queryArb, async (query) => {
         const answer = await upgrade(port, `/api/v1/ws?${query}`);
         statuses.set(answer.status, (statuses.get(answer.status) ?? 0) + 1);
-        expect([101, 400, 401, 403], `${query} → ${answer.status} ${answer.body}`).toContain(answer.status);
+        expect([101, 400, 401, 403, 429], `${query} → ${answer.status} ${answer.body}`).toContain(answer.status);
         if (answer.status !== 101) {
           const json = JSON.parse(answer.body) as { error: { code: string; message: string } };
           expect(Object.keys(ERROR_CODES)).toContain(json.error.code);
