@@ -11,7 +11,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startTsProcess, type ManagedProcess } from '@taskpulse/testkit';
 import { ERROR_CODES } from '@taskpulse/protocol';
-import { JWT_ENV, mintToken } from '../../api/test/auth-helpers';
+import { JWT_ENV, mintToken } from '../../../test/support/auth-fixtures';
 
 const RUNS = 300;
 const main = new URL('../src/main.ts', import.meta.url).pathname;

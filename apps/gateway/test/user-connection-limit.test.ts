@@ -6,7 +6,7 @@ import { readAuthSettings } from '@taskpulse/auth';
 import { closeAll, closeLater, startGateway } from './support/gateways';
 import { closeAllClients, connectClient, refusedUpgrade } from './support/ws-client';
 import { resolveLimits } from '../src/options';
-import { JWT_SECRET, mintToken } from '../../api/test/auth-helpers';
+import { JWT_SECRET, mintToken } from '../../../test/support/auth-fixtures';
 
 afterEach(async () => {
   await closeAllClients();
