@@ -3,13 +3,17 @@
  * Built once per gateway (the JWKS cache lives in the verifier). Insecure mode verifies nothing: identity
  * comes from the query, as in the guide.
  */
-import { TokenVerifier, type AuthSettings, type TokenVerifierOptions, type VerifiedIdentity } from '@taskpulse/auth';
+import { TokenError, TokenVerifier, type AuthSettings, type TokenVerifierOptions, type VerifiedIdentity } from '@taskpulse/auth';
 
 export interface GatewayAuth {
   readonly settings: AuthSettings;
   /** True in AUTH_MODE=jwt. */
   readonly jwt: boolean;
-  /** Verifies a token; throws TokenError or KeySourceError. Only called in jwt mode. */
+  /**
+   * Verifies a token; throws TokenError or KeySourceError. Only called in jwt mode. `exp` is strict here
+   * (the verifier's clock tolerance is for `nbf`): a connection opened on a token already past its expiry
+   * would only be closed again at once.
+   */
   verify(token: string | undefined): Promise<VerifiedIdentity>;
 }
 
@@ -25,9 +29,11 @@ export function createGatewayAuth(settings: AuthSettings = INSECURE_AUTH_SETTING
   return {
     settings,
     jwt: verifier !== undefined,
-    verify(token) {
-      if (!verifier) return Promise.reject(new Error('token verification is off in AUTH_MODE=insecure'));
-      return verifier.verify(token);
+    async verify(token) {
+      if (!verifier) throw new Error('token verification is off in AUTH_MODE=insecure');
+      const identity = await verifier.verify(token);
+      if (identity.expiresAt !== undefined && identity.expiresAt <= Date.now()) throw new TokenError('expired', 'the token has expired; get a new one');
+      return identity;
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '@taskpulse/protocol';
+import { TOKEN_REASONS } from '@taskpulse/auth';
 
 /** Which kind of channel a frame came from. */
 export type ChannelKind = 'task' | 'user' | 'project';
@@ -98,6 +99,8 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     labelNames: ['reason'] as const,
     registers,
   });
+  // Every reason shows from the start (at 0), so a dashboard's rate() sees the first refusal of each.
+  for (const reason of [...TOKEN_REASONS, 'origin', 'query_identity', 'resume_owner']) authRefusals.inc({ reason }, 0);
   const tokenExpiredCloses = new Counter({
     name: 'taskpulse_gateway_token_expired_closes_total',
     help: 'Connections closed with 4502 because their token expired without a refresh.',

@@ -106,6 +106,8 @@ describe('jwt mode: the upgrade', () => {
       ['no token', undefined, 'missing'],
       ['not a JWT', 'garbage', 'malformed'],
       ['expired', await token({ ...sub, exp: seconds() - 120 }), 'expired'],
+      // Inside the verifier's clock tolerance, but a connection would be closed at once: refused instead.
+      ['expired a second ago', await token({ ...sub, exp: seconds() - 1 }), 'expired'],
       ['not yet valid', await token({ ...sub, nbf: seconds() + 600 }), 'not_yet_valid'],
       ['other secret', await token(sub, new TextEncoder().encode('another-secret-that-is-32-bytes-long!')), 'bad_signature'],
       ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...sub, iss: ISSUER, aud: AUDIENCE, exp: seconds() + 60 })}.`, 'bad_algorithm'],
@@ -143,7 +145,8 @@ describe('jwt mode: the upgrade', () => {
     const extraProject = newPrefix();
     await waitFor('the project channel live', async () => (await reporter.broadcastToProject('proj-extra', extraProject, { progress: 5 })) > 0);
     await client.next((f) => f.scope === 'project' && f.task_id === extraProject);
-    await reporter.broadcastToUser('user-a', extraProject, { progress: 6 });
+    // The user channel is joined by its own engine call: wait until it is live too.
+    await waitFor('the user channel live', async () => (await reporter.broadcastToUser('user-a', extraProject, { progress: 6 })) > 0);
     await client.next((f) => f.scope === 'user' && f.task_id === extraProject);
     expect((await upgradeAnswer(wsUrl(), { authorization: `Bearer ${await token({ sub: 'user-a' })}` })).status).toBe(101);
   });
@@ -233,17 +236,26 @@ describe('jwt mode: token lifetime and resume', () => {
     const closed = await client.closed;
     expect(closed).toEqual({ code: 4502, reason: 'token_expired' });
     expect(Date.now() - started).toBeLessThan(4000);
+    expect(client.frames.map((f) => f.type)).toEqual(['connected']);
   });
 
   it('keeps a connection that refreshed before expiry; refuses a refresh for another sub or with a bad token', async () => {
-    const client = await connectClient(wsUrl(`token=${await token({ sub: 'user-a', exp: seconds() + 2 })}`));
-    client.send({ action: 'refresh', token: await token({ sub: 'user-b' }), request_id: 'other-sub' });
-    expect((await client.next((f) => f.request_id === 'other-sub')).payload).toMatchObject({ code: 'unauthorized', field: 'token' });
-    client.send({ action: 'refresh', token: await token({ sub: 'user-a', exp: seconds() - 120 }), request_id: 'expired' });
-    expect((await client.next((f) => f.request_id === 'expired')).payload.message).toMatch(/\(expired\)/);
-    client.send({ action: 'refresh', token: await token({ sub: 'user-a', exp: seconds() + 60 }), request_id: 'good' });
+    // Every token minted up front: the good refresh must land well before the first token's expiry even on a busy machine.
+    const [first, fresh, otherSub, expired] = await Promise.all([
+      token({ sub: 'user-a', exp: seconds() + 3 }),
+      token({ sub: 'user-a', exp: seconds() + 60 }),
+      token({ sub: 'user-b' }),
+      token({ sub: 'user-a', exp: seconds() - 120 }),
+    ]);
+    const client = await connectClient(wsUrl(`token=${first}`));
+    client.send({ action: 'refresh', token: fresh, request_id: 'good' });
     expect(await client.next((f) => f.request_id === 'good')).toEqual({ type: 'ack', action: 'refresh', request_id: 'good', payload: {} });
-    await new Promise((resolve) => setTimeout(resolve, 3500));
+    // Refused refreshes change nothing: the connection keeps the expiry of the good one.
+    client.send({ action: 'refresh', token: otherSub, request_id: 'other-sub' });
+    expect((await client.next((f) => f.request_id === 'other-sub')).payload).toMatchObject({ code: 'unauthorized', field: 'token' });
+    client.send({ action: 'refresh', token: expired, request_id: 'expired' });
+    expect((await client.next((f) => f.request_id === 'expired')).payload.message).toMatch(/\(expired\)/);
+    await new Promise((resolve) => setTimeout(resolve, 4000));
     client.send({ action: 'ping', request_id: 'still-here' });
     expect((await client.next((f) => f.request_id === 'still-here')).type).toBe('ack');
   });
