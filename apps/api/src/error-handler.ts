@@ -1,5 +1,6 @@
 /**
- * One place that turns every failure into `{"error":{"code","message","field?"}}` with the right status:
+ * One place that turns every failure into `{"error":{"code","message","field?","reason?"}}` with the right status
+ * (`reason`: why a token was refused, as the gateway says it):
  * schema errors and protocol/reporter input errors → 400 naming the field, TaskFinishedError → 409,
  * EngineUnavailableError → 503, anything unexpected → 500 (logged with the request, never leaked).
  */
@@ -16,6 +17,8 @@ export class ApiError extends Error {
     readonly code: ErrorCode,
     message: string,
     readonly field?: string,
+    /** Machine-readable cause of a 401 (a token refusal reason such as `expired`), as the gateway sends it. */
+    readonly reason?: string,
   ) {
     super(message);
   }
@@ -39,10 +42,11 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   unavailable: 503,
   unauthorized: 401,
   frame_too_large: 413,
+  too_many_connections: 429,
 };
 
 export interface ErrorBody {
-  error: { code: ErrorCode; message: string; field?: string };
+  error: { code: ErrorCode; message: string; field?: string; reason?: string };
 }
 
 interface AjvIssue {
@@ -73,11 +77,13 @@ function describeSchemaIssue(issue: AjvIssue, part: string): { field: string; me
 
 /** Maps any thrown value to a status and the API's error body. */
 export function toErrorReply(error: unknown): { status: number; body: ErrorBody } {
-  const reply = (status: number, code: ErrorCode, message: string, field?: string) => ({
+  const reply = (status: number, code: ErrorCode, message: string, field?: string, reason?: string) => ({
     status,
-    body: { error: field === undefined ? { code, message } : { code, message, field } },
+    body: {
+      error: { code, message, ...(field === undefined ? {} : { field }), ...(reason === undefined ? {} : { reason }) },
+    },
   });
-  if (error instanceof ApiError) return reply(error.statusCode, error.code, error.message, error.field);
+  if (error instanceof ApiError) return reply(error.statusCode, error.code, error.message, error.field, error.reason);
   if (error instanceof ReporterInputError) return reply(400, error.code, error.problem, error.field);
   if (error instanceof ProtocolError) return reply(STATUS_BY_CODE[error.code], error.code, error.message, error.field);
   if (error instanceof EngineError) return reply(STATUS_BY_CODE[error.code], error.code, error.message);

@@ -22,6 +22,10 @@ const ENGINE_WAIT_MS = 5000;
 async function main(): Promise<void> {
   const config = configOrExit('api', () => loadApiConfig(process.env, { requireRedis: true }));
   const logger = pino({ name: 'taskpulse-api', level: config.logLevel, ...apiLoggerOptions() });
+  if (config.auth.mode === 'jwt' && config.apiKeys.entries.length === 0) {
+    logger.warn('AUTH_MODE=jwt without API_KEYS or API_KEYS_FILE: every publish, broadcast, demo and stats call is refused');
+  }
+  logger.info({ authMode: config.auth.mode, apiKeys: config.apiKeys.entries.map((key) => key.id), rateLimitPerMinute: config.rateLimitPerMinute }, 'auth settings');
   const engine = createRedisEngine({ url: config.redisUrl!, prefix: config.keyPrefix, logger });
   await engine.ready(ENGINE_WAIT_MS).catch((error: unknown) => {
     logger.warn({ err: error }, 'redis is not ready yet; the API answers 503 until it is');

@@ -1,35 +1,9 @@
-/**
- * Auth fixtures for API tests: API keys with each scope, HS256 tokens minted with jose, and the jwt-mode
- * ApiAuth with packages/auth's TokenVerifier over the same secret.
- */
-import { SignJWT } from 'jose';
-import { createApiKeyRegistry, hashApiKey, readAuthSettings, TokenVerifier, type ApiKeyScope } from '@taskpulse/auth';
+/** Auth fixtures for API tests: the shared credentials, and the jwt-mode ApiAuth with packages/auth's TokenVerifier. */
+import { readAuthSettings, TokenVerifier } from '@taskpulse/auth';
 import type { ApiAuth } from '../src/api-auth';
+import { apiKeys, JWT_SECRET } from '../../../test/support/auth-fixtures';
 
-export const JWT_SECRET = 'test-secret-0123456789-0123456789-abcdef';
-const secret = new TextEncoder().encode(JWT_SECRET);
-
-export const KEYS = { publish: 'key-publish-1f9a', read: 'key-read-77c2', admin: 'key-admin-03be' } as const;
-
-export const apiKeys = createApiKeyRegistry(
-  (Object.keys(KEYS) as ApiKeyScope[]).map((scope) => ({ id: `${scope}-key`, sha256: hashApiKey(KEYS[scope]), scopes: [scope] })),
-);
-
-/** The API_KEYS value for the keys above (for processes). */
-export const API_KEYS_JSON = JSON.stringify(apiKeys.entries);
-
-/** The environment of an API process in jwt mode with these keys and secret. */
-export const JWT_ENV = { AUTH_MODE: 'jwt', JWT_SECRET, API_KEYS: API_KEYS_JSON } as const;
-
-/** An HS256 token for `sub` with optional project_id/projects/tasks claims, valid for `ttlSeconds`. */
-export async function mintToken(sub: string, claims: Record<string, unknown> = {}, ttlSeconds = 300): Promise<string> {
-  return new SignJWT(claims)
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(sub)
-    .setIssuedAt()
-    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds)
-    .sign(secret);
-}
+export { API_KEYS_JSON, apiKeys, JWT_ENV, JWT_SECRET, KEYS, mintToken } from '../../../test/support/auth-fixtures';
 
 export const JWT_AUTH: ApiAuth = {
   mode: 'jwt',

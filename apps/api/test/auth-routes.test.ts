@@ -79,6 +79,18 @@ describe('REST reads in jwt mode', () => {
     }
   });
 
+  it('names why a token was refused in `reason`, as the gateway does', async () => {
+    const reasons = async (headers: Record<string, string>) => (await call('GET', reads[0]!, headers)).json().error;
+    expect(await reasons({})).toMatchObject({ code: 'unauthorized', reason: 'missing' });
+    expect(await reasons({ authorization: 'Token abc' })).toMatchObject({ reason: 'malformed' });
+    expect(await reasons(bearer(await mintToken('alice', {}, -60)))).toEqual({
+      code: 'unauthorized',
+      reason: 'expired',
+      message: 'the bearer token was refused: the token has expired; get a new one',
+    });
+    expect(await reasons(bearer(`${(await mintToken('alice')).slice(0, -4)}AAAA`))).toMatchObject({ reason: 'bad_signature' });
+  });
+
   it.each(reads)('GET %s: the owner, a project member and a granted token read; others get 403', async (url) => {
     expect((await call('GET', url, bearer(await mintToken('alice')))).statusCode).toBe(200);
     expect((await call('GET', url, bearer(await mintToken('carol', { project_id: 'p-1' })))).statusCode).toBe(200);

@@ -34,7 +34,12 @@ export interface GatewaySettings {
   logLevel: LogLevel;
   /** AUTH_MODE (required unless a default is given), JWT_SECRET | JWT_PUBLIC_KEY | JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, ALLOWED_ORIGINS. */
   auth: AuthSettings;
+  /** MAX_CONNECTIONS_PER_USER: open connections per user id on one node; default 100 in jwt mode, 0 (no limit) in insecure mode. */
+  maxConnectionsPerUser: number;
 }
+
+/** Connections one user may hold on a node in jwt mode unless MAX_CONNECTIONS_PER_USER says otherwise (tabs, devices). */
+export const DEFAULT_MAX_CONNECTIONS_PER_USER = 100;
 
 export interface GatewaySettingsOptions {
   /** AUTH_MODE when unset: npm start gives insecure; the cluster entry point gives none, so it is required. */
@@ -49,6 +54,7 @@ export interface GatewayConfig extends GatewaySettings {
 
 /** Reads and validates the settings every gateway needs; throws ConfigError naming the bad variable. */
 export function readGatewaySettings(env: Env = process.env, options: GatewaySettingsOptions = {}): GatewaySettings {
+  const auth = readAuthSettings(env, options.defaultAuthMode === undefined ? {} : { defaultMode: options.defaultAuthMode });
   const settings: GatewaySettings = {
     port: readInt(env, 'PORT', 8080, 0, 65_535),
     host: readHost(env),
@@ -56,7 +62,8 @@ export function readGatewaySettings(env: Env = process.env, options: GatewaySett
     heartbeatIntervalMs: readInt(env, 'HEARTBEAT_INTERVAL_MS', 5000, 100, 600_000),
     maxBackpressureBytes: readInt(env, 'MAX_BACKPRESSURE_BYTES', 1 << 20, 16_384, 1 << 30),
     logLevel: readLogLevel(env),
-    auth: readAuthSettings(env, options.defaultAuthMode === undefined ? {} : { defaultMode: options.defaultAuthMode }),
+    auth,
+    maxConnectionsPerUser: readInt(env, 'MAX_CONNECTIONS_PER_USER', auth.mode === 'jwt' ? DEFAULT_MAX_CONNECTIONS_PER_USER : 0, 0, 1_000_000),
   };
   const nodeId = readString(env, 'NODE_ID', { problem: idProblem, expected: 'an id of letters, digits and _ . : @ -' });
   if (nodeId !== undefined) settings.nodeId = nodeId;

@@ -21,6 +21,7 @@ import { describeNativeBuild } from './native-build';
 import { NodeCounts, startNodeHeartbeat, type NodeHeartbeat } from './node-heartbeat';
 import { resolveLimits, type GatewayOptions } from './options';
 import { PendingWork } from './pending-work';
+import { userConnectionRefusal } from './user-connection-limit';
 import { createUpgradeHandler } from './upgrade';
 
 /** The WebSocket path from the guide. */
@@ -130,6 +131,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       accepting: () => !draining,
       loadSession: (clientId) => engine.loadSession(clientId),
       createSocketData: (identity) => ({ connection: new Connection(identity, connectionContext) }),
+      overUserLimit: (identity) => userConnectionRefusal(counts, identity, limits.connectionsPerUser),
     }),
     open: (ws) => ws.getUserData().connection.opened(ws),
     message: (ws, message, isBinary) => ws.getUserData().connection.received(message, isBinary),

@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     logger,
     metricsRegistry: registry,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
-    limits: { maxBackpressureBytes: config.maxBackpressureBytes },
+    limits: { maxBackpressureBytes: config.maxBackpressureBytes, connectionsPerUser: config.maxConnectionsPerUser },
     auth: config.auth,
   });
 

@@ -25,6 +25,11 @@ export class NodeCounts {
     if (projectId !== undefined) bump(this.byProject, projectId, -1);
   }
 
+  /** Open connections of one user on this node. */
+  userCount(userId: string): number {
+    return this.byUser.get(userId) ?? 0;
+  }
+
   /** The counts as the engine's node report. */
   report(nodeId: string): NodeReport {
     return { nodeId, total: this.total, byUser: Object.fromEntries(this.byUser), byProject: Object.fromEntries(this.byProject) };

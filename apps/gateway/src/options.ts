@@ -29,6 +29,8 @@ export interface GatewayLimits {
   sessionTtlSeconds: number;
   /** Client frames per connection. */
   rate: RateLimit;
+  /** Open connections one user id may hold on this node; more are refused at upgrade with 429. 0 = no limit (default). */
+  connectionsPerUser: number;
 }
 
 export interface GatewayOptions {
@@ -78,7 +80,9 @@ export function resolveLimits(given: Partial<GatewayLimits> = {}): GatewayLimits
     idleTimeoutSeconds: given.idleTimeoutSeconds ?? 60,
     sessionTtlSeconds: given.sessionTtlSeconds ?? 600,
     rate: { ...DEFAULT_RATE_LIMIT, ...given.rate },
+    connectionsPerUser: given.connectionsPerUser ?? 0,
   };
+  whole('limits.connectionsPerUser', limits.connectionsPerUser, 0, 1_000_000);
   whole('limits.maxBackpressureBytes', limits.maxBackpressureBytes, 1024, 2 ** 31 - 1);
   whole('limits.backpressureCheckMs', limits.backpressureCheckMs, 10, 60_000);
   whole('limits.sessionTtlSeconds', limits.sessionTtlSeconds, 1, 86_400);

@@ -36,6 +36,8 @@ export interface UpgradeContext {
   createSocketData(identity: ConnectionIdentity): SocketData;
   /** Told about token-source failures (JWKS unreachable), which are the server's, not the client's. */
   onKeySourceError?(error: Error): void;
+  /** Why this identity may not open another connection (its user is at the limit), or undefined. */
+  overUserLimit?(identity: ConnectionIdentity): string | undefined;
 }
 
 /** A fresh client id: 128 random bits as 32 hex characters, unguessable. */
@@ -92,6 +94,8 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
     const upgrade = (identity: ConnectionIdentity) => {
       if (aborted) return;
       if (!ctx.accepting()) return draining();
+      const full = ctx.overUserLimit?.(identity);
+      if (full !== undefined) return refuse('429 Too Many Requests', 'too_many_connections', full);
       const data = ctx.createSocketData(identity);
       res.cork(() => {
         res.upgrade(data, secWebSocketKey, secWebSocketProtocol, secWebSocketExtensions, context);

@@ -37,7 +37,10 @@ describe('configuration', () => {
       maxBackpressureBytes: 1 << 20,
       logLevel: 'info',
       auth: { mode: 'insecure', allowedOrigins: ['*'] },
+      maxConnectionsPerUser: 0,
     });
+    expect(readGatewaySettings({ AUTH_MODE: 'jwt', JWT_SECRET: 'x'.repeat(32) }).maxConnectionsPerUser).toBe(100);
+    expect(readGatewaySettings({ AUTH_MODE: 'insecure', MAX_CONNECTIONS_PER_USER: '3' }).maxConnectionsPerUser).toBe(3);
     const config = loadGatewayConfig({ REDIS_URL: 'redis://r:6379', AUTH_MODE: 'insecure', PORT: '9000', NODE_ID: 'gw-1', KEY_PREFIX: 'x' });
     expect(config).toMatchObject({ redisUrl: 'redis://r:6379', port: 9000, nodeId: 'gw-1', keyPrefix: 'x' });
   });

@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   internal: 'an unexpected server error',
   unauthorized: 'no valid credentials (token or API key) were presented',
   frame_too_large: 'the client frame is over the size limit; it was ignored',
+  too_many_connections: 'the user holds the maximum number of connections on this node',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

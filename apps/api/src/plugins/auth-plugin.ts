@@ -6,7 +6,7 @@
  * It runs before the body is parsed, so an anonymous caller costs no parsing.
  */
 import type { FastifyInstance, FastifyPluginAsync, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
-import { bearerToken, KeySourceError, mayAccessTask, type ApiKeyEntry, type ApiKeyScope, type TaskOwner, type VerifiedIdentity } from '@taskpulse/auth';
+import { bearerToken, KeySourceError, TokenError, mayAccessTask, type ApiKeyEntry, type ApiKeyScope, type TaskOwner, type VerifiedIdentity } from '@taskpulse/auth';
 import { INSECURE_AUTH, type ApiAuth } from '../api-auth';
 import { ApiError } from '../error-handler';
 import { shared } from './skip-override';
@@ -58,17 +58,17 @@ export async function readerOf(app: FastifyInstance, request: FastifyRequest): P
   }
   const header = request.headers.authorization;
   if (header === undefined) {
-    throw new ApiError(401, 'unauthorized', 'this endpoint needs a token (Authorization: Bearer <jwt>) or an API key with the read scope');
+    throw new ApiError(401, 'unauthorized', 'this endpoint needs a token (Authorization: Bearer <jwt>) or an API key with the read scope', undefined, 'missing');
   }
   const token = bearerToken(header);
-  if (token === undefined) throw new ApiError(401, 'unauthorized', 'the Authorization header must be Bearer <jwt>');
+  if (token === undefined) throw new ApiError(401, 'unauthorized', 'the Authorization header must be Bearer <jwt>', undefined, 'malformed');
   if (apiAuth.verifier === undefined) throw new ApiError(401, 'unauthorized', 'this server accepts no bearer tokens; use an API key with the read scope');
   try {
     return { kind: 'token', identity: await apiAuth.verifier.verify(token) };
   } catch (error) {
     if (error instanceof KeySourceError) throw new ApiError(503, 'unavailable', 'the token signing keys cannot be fetched; try again');
-    const reason = (error as { reason?: unknown }).reason;
-    throw new ApiError(401, 'unauthorized', `the bearer token was refused${typeof reason === 'string' ? ` (${reason})` : ''}`);
+    if (error instanceof TokenError) throw new ApiError(401, 'unauthorized', `the bearer token was refused: ${error.message}`, undefined, error.reason);
+    throw error;
   }
 }
 
