@@ -38,6 +38,11 @@ export class SubscribeWindow {
     else if (this.phase === 'bridging') this.bridge(frame);
   };
 
+  /** The newest position the socket was sent (epoch undefined while it was sent no task frame with one). */
+  get position(): { offset: number; epoch: string | undefined } {
+    return { offset: this.sentOffset, epoch: this.sentEpoch };
+  }
+
   /** True while the window forwards frames itself (the socket is not on the topic yet). */
   get bridging(): boolean {
     return this.phase === 'bridging';
