@@ -44,7 +44,7 @@ describe.each(ENGINE_KINDS)('connecting (%s engine)', (kind) => {
     const first = await connectClient(wsUrl('user_id=user-123&project_id=project-456'));
     await first.close();
     const back = await connectClient(wsUrl(`old_client_id=${first.clientId}`));
-    expect(back.frames[0]!.payload).toEqual({ client_id: back.clientId, user_id: 'user-123', project_id: 'project-456' });
+    expect(back.frames[0]!.payload).toEqual({ client_id: back.clientId, user_id: 'user-123', project_id: 'project-456', restored_tasks: [] });
     expect(back.clientId).not.toBe(first.clientId);
     const frame = encodeBroadcastFrame('user', 'task-456', { progress: 50, message: 'after reconnect' });
     await waitFor('the user channel live', async () => (await engine.broadcast(userChannel(engine.prefix, 'user-123'), frame)) > 0);
