@@ -82,9 +82,12 @@ export class Connection implements SubscriberSocket {
     this.who = sessionIdentity(identity);
   }
 
+  /** The tasks at the moment the socket closed, for the final session save. */
+  private closedTasks: Record<string, TaskPosition> | undefined;
+
   /** The session to keep: who, and each task subscription with the newest position sent. */
   session(): ConnectionSession {
-    return { who: this.who, tasks: this.taskSubscriptions?.positions() ?? {} };
+    return { who: this.who, tasks: this.closedTasks ?? this.taskSubscriptions?.positions() ?? {} };
   }
 
   /** The connection's task subscriptions, made on first use. */
@@ -172,6 +175,7 @@ export class Connection implements SubscriberSocket {
     if (this.isClosed) return;
     this.isClosed = true;
     this.ws = undefined;
+    this.closedTasks = this.taskSubscriptions?.positions() ?? {};
     this.taskSubscriptions?.closeAll();
     const { broadcasts, fanOut } = this.ctx;
     const prefix = this.ctx.engine.prefix;
