@@ -65,6 +65,16 @@ export class SubscribeWindow {
     else this.phase = 'bridging';
   }
 
+  /**
+   * The engine link was lost (task-relay.ts): no frame can be on its way any more, so a bridging window
+   * joins the topic now and the relay's repair covers what follows.
+   */
+  joinNow(): void {
+    if (this.phase !== 'bridging' || this.socket.closed) return;
+    this.socket.subscribeTopic(this.topic);
+    this.finish();
+  }
+
   /** Stops forwarding (unsubscribe or close); the owner removes the engine registration. */
   stop(): void {
     this.phase = 'done';

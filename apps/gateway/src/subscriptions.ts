@@ -155,7 +155,7 @@ export class TaskSubscriptions {
     if (position) entry.requested = position;
     const window = new SubscribeWindow(socket, channel, () => {
       entry.window = undefined;
-      ctx.relay.seed(channel, window.position);
+      ctx.relay.seed(channel, window.position, window);
       this.leave(channel, window.listener, 'subscribe');
     });
     entry.window = window;
@@ -182,6 +182,7 @@ export class TaskSubscriptions {
     entry.delivered = true;
     const { recovered, offset, epoch } = state;
     window.deliver(state, encodeAckFrame('subscribe', { taskId, requestId, recovered, offset, epoch }));
+    if (window.bridging) ctx.relay.bridge(channel, window);
   }
 
   private async runUnsubscribe(msg: UnsubscribeMessage): Promise<void> {

@@ -27,6 +27,8 @@ interface ChannelState {
   /** Present while the channel waits for (or runs) a repair: live frames queue here. */
   held?: Buffer[];
   repairing: boolean;
+  /** Subscribe windows on this channel still bridging (not on the topic yet): joined at once when the link is lost. */
+  bridging?: Set<{ joinNow(): void }>;
 }
 
 export interface TaskRelayContext {
@@ -89,12 +91,19 @@ export class TaskRelay {
   }
 
   /** A subscribe window joined the topic at this position: the topic's position when nothing was published to it yet. */
-  seed(channel: string, position: { offset: number; epoch: string | undefined }): void {
+  seed(channel: string, position: { offset: number; epoch: string | undefined }, window?: { joinNow(): void }): void {
     const state = this.channels.get(channel);
+    if (window) state?.bridging?.delete(window);
     if (state && state.epoch === undefined && position.epoch !== undefined) {
       state.offset = position.offset;
       state.epoch = position.epoch;
     }
+  }
+
+  /** A subscribe window bridges on the channel until a newer frame passes; a link loss makes it join at once. */
+  bridge(channel: string, window: { joinNow(): void }): void {
+    const state = this.channels.get(channel);
+    if (state) (state.bridging ??= new Set()).add(window);
   }
 
   /** Stops listening for link changes (the gateway closes). */
@@ -106,7 +115,13 @@ export class TaskRelay {
     if (event === 'lost') {
       this.generation += 1;
       this.linkDown = true;
-      for (const state of this.channels.values()) state.held ??= [];
+      for (const state of this.channels.values()) {
+        state.held ??= [];
+        const windows = state.bridging;
+        state.bridging = undefined;
+        // joinNow seeds this channel's position (subscriptions.ts) when no frame reached the topic yet
+        for (const window of windows ?? []) window.joinNow();
+      }
       this.ctx.logger.warn({ channels: this.channels.size }, 'engine link lost: task channels hold their frames until repaired');
       return;
     }
