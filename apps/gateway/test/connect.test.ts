@@ -121,11 +121,15 @@ describe.each(ENGINE_KINDS)('connecting (%s engine)', (kind) => {
     await waitFor('reconnect scheduled', () => timers.length === 1);
     timers.shift()!();
     await waitFor('second connected', () => messages.filter((m) => m.type === 'connected').length === 2);
-    await waitFor('resubscribed', () => messages.filter((m) => m.type === 'ack' && m.task_id === taskId).length === 2);
+    // The server restored the subscription (an ack without request_id) and the snippet's own resubscribe got an ack too.
+    await waitFor('restored and resubscribed', () => messages.filter((m) => m.type === 'ack' && m.task_id === taskId).length === 3);
+    expect(messages.filter((m) => m.type === 'connected')[1].payload.restored_tasks).toEqual([taskId]);
     expect(messages.filter((m) => m.type === 'connected')[1].payload.client_id).not.toBe(firstId);
     await waitFor('one connection left', () => gateway.connectionCount() === 1);
     await publish(engine, { kind: 'start', taskId });
     await waitFor('status after reconnect', () => messages.some((m) => m.type === 'status' && m.task_id === taskId));
+    await new Promise((r) => setTimeout(r, 100)); // a duplicate would arrive now
+    expect(messages.filter((m) => m.type === 'status' && m.task_id === taskId)).toHaveLength(1);
     guide.ws().onclose = null;
     guide.ws().close();
   });
