@@ -70,11 +70,15 @@ export class Connection implements SubscriberSocket {
   /** Who the session store keeps (identity.ts claims included when the identity carries them). */
   private readonly who: SessionIdentity;
 
-  /** `restore`: the task subscriptions of the session this connection resumes (`old_client_id`), if any. */
+  /**
+   * `restore`: the task subscriptions of the session this connection resumes (`old_client_id`), if any.
+   * `greetLater`: the socket was upgraded after an await (the session read); see `opened`.
+   */
   constructor(
     identity: ConnectionIdentity,
     private readonly ctx: ConnectionContext,
     private restore?: Record<string, TaskPosition>,
+    private readonly greetLater = false,
   ) {
     this.clientId = identity.clientId;
     this.userId = identity.userId;
@@ -116,12 +120,23 @@ export class Connection implements SubscriberSocket {
       ws.subscribe(channel);
       broadcasts.join(channel, fanOut.project);
     }
+    // uWebSockets.js can close a socket upgraded inside res.cork after an await when the open handler sends
+    // (uNetworking/uWebSockets#1928: 1006 right after open, seen here on a gateway's first resumed connection),
+    // so such a socket is greeted, and its subscriptions restored, on the next turn of the event loop.
+    if (this.greetLater) setImmediate(() => this.greet());
+    else this.greet();
+  }
+
+  /** Sends the connected frame and restores the resumed session's subscriptions. */
+  private greet(): void {
+    const ws = this.ws;
+    if (!ws) return;
     const restore = this.restore;
     this.restore = undefined;
     const restoredTasks = restore ? Object.keys(restore) : undefined;
     ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId, restoredTasks), false);
     if (!restore) return;
-    // Queued before any client frame can arrive, so a client's own resubscribe of the same task gets the ack only.
+    // The guide's client resubscribes only after `connected`, so these ops are queued first: its subscribe gets the ack only.
     for (const [taskId, position] of Object.entries(restore)) this.tasks.restore(taskId, position);
     this.ctx.restoredSubscriptions.inc(restoredTasks!.length);
   }

@@ -129,7 +129,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       metrics,
       accepting: () => !draining,
       loadSession: (clientId) => engine.loadSession(clientId),
-      createSocketData: (identity, resumed) => ({ connection: new Connection(identity, connectionContext, resumed?.tasks) }),
+      createSocketData: (identity, resumed, later) => ({ connection: new Connection(identity, connectionContext, resumed?.tasks, later) }),
     }),
     open: (ws) => ws.getUserData().connection.opened(ws),
     message: (ws, message, isBinary) => ws.getUserData().connection.received(message, isBinary),

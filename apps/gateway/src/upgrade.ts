@@ -21,8 +21,11 @@ export interface UpgradeContext {
   accepting(): boolean;
   /** The session a closed connection left behind, or null. */
   loadSession(clientId: string): Promise<ConnectionSession | null>;
-  /** Makes the per-socket data for an accepted identity; `resumed` is the session of `old_client_id`, if one was found. */
-  createSocketData(identity: ConnectionIdentity, resumed?: ConnectionSession): SocketData;
+  /**
+   * Makes the per-socket data for an accepted identity; `resumed` is the session of `old_client_id`, if one
+   * was found; `later` is true when the upgrade happens after an await (the session read), not in the handler.
+   */
+  createSocketData(identity: ConnectionIdentity, resumed: ConnectionSession | undefined, later: boolean): SocketData;
 }
 
 /** A fresh client id: 128 random bits as 32 hex characters, unguessable. */
@@ -54,13 +57,13 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
       const problem = idProblem(value);
       if (problem) return refuse('400 Bad Request', 'bad_request', `${field} ${problem}`, field);
     }
-    const accept = (who: SessionIdentity, resumed?: ConnectionSession) => {
+    const accept = (who: SessionIdentity, resumed?: ConnectionSession, later = false) => {
       if (aborted) return;
       if (!ctx.accepting()) return refuse('503 Service Unavailable', 'unavailable', 'this gateway is draining; connect again to reach another node');
       const identity: ConnectionIdentity = { clientId: newClientId() };
       if (who.userId !== undefined) identity.userId = who.userId;
       if (who.projectId !== undefined) identity.projectId = who.projectId;
-      const data = ctx.createSocketData(identity, resumed);
+      const data = ctx.createSocketData(identity, resumed, later);
       res.cork(() => {
         res.upgrade(data, secWebSocketKey, secWebSocketProtocol, secWebSocketExtensions, context);
       });
@@ -69,7 +72,7 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
     if (oldClientId === undefined || userId !== undefined || projectId !== undefined) return accept({ userId, projectId });
     if (!ctx.accepting()) return refuse('503 Service Unavailable', 'unavailable', 'this gateway is draining; connect again to reach another node');
     ctx.loadSession(oldClientId).then(
-      (session) => (session ? accept(session.who, session) : accept({})),
+      (session) => (session ? accept(session.who, session, true) : accept({}, undefined, true)),
       () => refuse('503 Service Unavailable', 'unavailable', 'the session of old_client_id could not be read; try again'),
     );
   };

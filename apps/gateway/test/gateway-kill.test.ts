@@ -24,10 +24,7 @@ const REFRESH_MS = 200;
 const EVERY_MS = 5;
 
 describe('a gateway killed with SIGKILL', () => {
-  // KNOWN FAILURE (see the delivery report): the resumed socket on the in-process gateway is closed by
-  // uWebSockets.js (1006) inside the async res.upgrade right after open, only when the old session came from
-  // the child process; the same flow between two in-process gateways passes (session-restore.test.ts).
-  it.skip('loses nothing: the client resumes on another gateway with no gap and gets the terminal status', async () => {
+  it('loses nothing: the client resumes on another gateway with no gap and gets the terminal status', async () => {
     const prefix = newPrefix();
     const port = await freePort();
     const child = startTsProcess(mainFile, {
@@ -63,6 +60,7 @@ describe('a gateway killed with SIGKILL', () => {
     await client.closed;
     const before = client.taskFrames(taskId).filter((f) => f.type === 'progress').map((f) => f.offset as number);
 
+    // A fresh node whose first connection is a resume (upgraded after the session read: see Connection.opened).
     const other = await startGateway({ engine: closeLater(await createEngine('redis', prefix)), limits: { sessionRefreshMs: REFRESH_MS } });
     const back = await connectClient(other.wsUrl(`old_client_id=${client.clientId}`));
     expect(back.frames[0]!.payload.restored_tasks).toEqual([taskId]);
