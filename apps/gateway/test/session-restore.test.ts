@@ -94,6 +94,23 @@ describe.each(ENGINE_KINDS)('session restore (%s engine)', (kind) => {
     expect(events(back, taskId).map((f) => f.offset)).toEqual([151, 152, 153]);
   });
 
+  it('restores after a drain (1012): the terminal status published meanwhile arrives without a resubscribe', async () => {
+    const { engine, a, b } = await twoGateways();
+    const taskId = 'task-drain';
+    await publish(engine, { kind: 'start', taskId });
+    const client = await connectClient(a.wsUrl('project_id=p-drain'));
+    client.send({ action: 'subscribe', task_id: taskId, request_id: 'r' });
+    await client.next((f) => f.type === 'ack');
+    await a.gateway.close();
+    expect((await client.closed).code).toBe(1012);
+    await publish(engine, progress(taskId, 50)); // 2
+    await publish(engine, { kind: 'complete', taskId }); // 3
+    const back = await connectClient(b.wsUrl(`old_client_id=${client.clientId}`));
+    await back.next((f) => f.type === 'status' && f.payload.status === 'completed');
+    expect(events(back, taskId).map((f) => f.offset)).toEqual([2, 3]);
+    expect(back.frames[0]!.payload).toMatchObject({ project_id: 'p-drain', restored_tasks: [taskId] });
+  });
+
   it('restores nothing for a session that expired, and keeps unsubscribed tasks out of the session', async () => {
     const prefix = newPrefix();
     const engine = closeLater(await createEngine(kind, prefix));
