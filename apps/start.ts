@@ -85,7 +85,12 @@ async function main(): Promise<void> {
     logger: logger.child({ part: 'gateway' }),
     metricsRegistry: registry,
     heartbeatIntervalMs: config.gateway.heartbeatIntervalMs,
-    limits: { maxBackpressureBytes: config.gateway.maxBackpressureBytes, connectionsPerUser: config.gateway.maxConnectionsPerUser },
+    limits: {
+      maxBackpressureBytes: config.gateway.maxBackpressureBytes,
+      connectionsPerUser: config.gateway.maxConnectionsPerUser,
+      sessionTtlSeconds: config.gateway.sessionTtlSeconds,
+      sessionRefreshMs: config.gateway.sessionRefreshMs,
+    },
     auth: config.gateway.auth,
     ...(config.gateway.nodeId === undefined ? {} : { nodeId: config.gateway.nodeId }),
     fallback: createInjectFallback(api, { bodyLimit: config.api.bodyLimit, logger }),

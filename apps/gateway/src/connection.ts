@@ -17,7 +17,7 @@ import {
   userChannel,
   type ErrorCode,
 } from '@taskpulse/protocol';
-import type { ConnectionSession, Engine } from '@taskpulse/engine';
+import type { ConnectionSession, Engine, SessionIdentity, TaskPosition } from '@taskpulse/engine';
 import { KeySourceError, TokenError } from '@taskpulse/auth';
 import type { BroadcastChannels } from './broadcast-channels';
 import type { GatewayAuth } from './gateway-auth';
@@ -49,6 +49,8 @@ export interface ConnectionContext {
   rateLimit: RateLimit;
   /** The auth mode and token verifier (refresh frames in jwt mode). */
   auth: GatewayAuth;
+  /** Counts task subscriptions restored from a resumed session. */
+  restoredSubscriptions: { inc(by?: number): void };
   /** Told when the connection opens and closes (counts, the drain list). */
   onOpen(connection: Connection): void;
   onClose(connection: Connection): void;
@@ -88,10 +90,15 @@ export class Connection implements SubscriberSocket {
   private isClosed = false;
   private limiter: FrameRateLimiter | undefined;
   private taskSubscriptions: TaskSubscriptions | undefined;
-
+  /**
+   * `restore`: the task subscriptions of the session this connection resumes (`old_client_id`), if any.
+   * `greetLater`: the socket was upgraded after an await (a token check or the session read); see `opened`.
+   */
   constructor(
     identity: ConnectionIdentity,
     private readonly ctx: ConnectionContext,
+    private restore?: Record<string, TaskPosition>,
+    private readonly greetLater = false,
   ) {
     this.clientId = identity.clientId;
     this.userId = identity.userId;
@@ -112,13 +119,21 @@ export class Connection implements SubscriberSocket {
   }
 
   /** Who this connection is, as kept in its session for a reconnect with `old_client_id`. */
-  who(): ConnectionSession {
-    const who: ConnectionSession = {};
+  who(): SessionIdentity {
+    const who: SessionIdentity = {};
     if (this.userId !== undefined) who.userId = this.userId;
     if (this.projectId !== undefined) who.projectId = this.projectId;
     if (this.subject !== undefined) who.subject = this.subject;
     if (this.projects.length > 1) who.projects = [...this.projects];
     return who;
+  }
+
+  /** The tasks at the moment the socket closed, for the final session save. */
+  private closedTasks: Record<string, TaskPosition> | undefined;
+
+  /** The session to keep: who, and each task subscription with the newest position sent. */
+  session(): ConnectionSession {
+    return { who: this.who(), tasks: this.closedTasks ?? this.taskSubscriptions?.positions() ?? {} };
   }
 
   /** The connection's task subscriptions, made on first use. */
@@ -154,7 +169,25 @@ export class Connection implements SubscriberSocket {
       });
       this.expiry.set(this.expiresAt);
     }
-    ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId), false);
+    // uWebSockets.js can close a socket upgraded inside res.cork after an await when the open handler sends
+    // (uNetworking/uWebSockets#1928: 1006 right after open, seen here on a gateway's first resumed connection),
+    // so such a socket is greeted, and its subscriptions restored, on the next turn of the event loop.
+    if (this.greetLater) setImmediate(() => this.greet());
+    else this.greet();
+  }
+
+  /** Sends the connected frame and restores the resumed session's subscriptions. */
+  private greet(): void {
+    const ws = this.ws;
+    if (!ws) return;
+    const restore = this.restore;
+    this.restore = undefined;
+    const restoredTasks = restore ? Object.keys(restore) : undefined;
+    ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId, restoredTasks), false);
+    if (!restore) return;
+    // The guide's client resubscribes only after `connected`, so these ops are queued first: its subscribe gets the ack only.
+    for (const [taskId, position] of Object.entries(restore)) this.tasks.restore(taskId, position);
+    this.ctx.restoredSubscriptions.inc(restoredTasks!.length);
   }
 
   /** One client frame. The ArrayBuffer is only valid during this call, so it is decoded at once. */
@@ -210,6 +243,7 @@ export class Connection implements SubscriberSocket {
     this.isClosed = true;
     this.ws = undefined;
     this.expiry?.stop();
+    this.closedTasks = this.taskSubscriptions?.positions() ?? {};
     this.taskSubscriptions?.closeAll();
     const { broadcasts, fanOut } = this.ctx;
     const prefix = this.ctx.engine.prefix;

@@ -12,6 +12,7 @@ import { CLOSE_CODES } from '@taskpulse/protocol';
 import { watchBackpressure, type BackpressureWatch } from './backpressure';
 import { BroadcastChannels } from './broadcast-channels';
 import { Connection, type ConnectionContext, type SocketData } from './connection';
+import { createDeliveryMetrics } from './delivery-metrics';
 import { createFanOut } from './fan-out';
 import { createGatewayAuth } from './gateway-auth';
 import { createTaskAuthorizer } from './task-authorization';
@@ -22,6 +23,8 @@ import { NodeCounts, startNodeHeartbeat, type NodeHeartbeat } from './node-heart
 import { resolveLimits, type GatewayOptions } from './options';
 import { PendingWork } from './pending-work';
 import { userConnectionRefusal } from './user-connection-limit';
+import { SessionKeeper } from './session-keeper';
+import { TaskRelay } from './task-relay';
 import { createUpgradeHandler } from './upgrade';
 
 /** The WebSocket path from the guide. */
@@ -66,6 +69,19 @@ export function createGateway(options: GatewayOptions): Gateway {
   const fanOut = createFanOut(app, metrics);
   const pending = new PendingWork();
   const connections = new Set<Connection>();
+  const delivery = createDeliveryMetrics(metrics.registry);
+  // Task frames go engine → relay (positions, outage repair) → fan-out (topic publish).
+  const relay = new TaskRelay({ engine, publish: fanOut.task, metrics: delivery, logger, pending });
+  const sessions = new SessionKeeper({
+    engine,
+    connections,
+    ttlSeconds: limits.sessionTtlSeconds,
+    refreshMs: limits.sessionRefreshMs,
+    metrics,
+    delivery,
+    logger,
+    pending,
+  });
   const counts = new NodeCounts();
   let listenSocket: us_listen_socket | undefined;
   let port: number | undefined;
@@ -84,38 +100,29 @@ export function createGateway(options: GatewayOptions): Gateway {
     auth,
     subscriptions: {
       engine,
-      fanOut: fanOut.task,
+      fanOut: relay.listener,
+      relay,
+      sessionChanged: () => sessions.soon(),
       metrics,
       logger,
       pending,
       maxSubscriptions: limits.subscriptionsPerConnection,
       ...(auth.jwt ? { authorizeTask: createTaskAuthorizer(engine) } : {}),
     },
+    restoredSubscriptions: delivery.restoredSubscriptions,
     onOpen(connection) {
       connections.add(connection);
       counts.add(connection.userId, connection.projectId);
       metrics.connections.inc();
-      rememberSession(connection);
+      sessions.soon();
     },
     onClose(connection) {
       connections.delete(connection);
       counts.remove(connection.userId, connection.projectId);
       metrics.connections.dec();
-      rememberSession(connection); // the resume window counts from the disconnect
+      sessions.closed(connection); // the exact final session; the resume window counts from the disconnect
     },
   };
-
-  /** Keeps who the connection is, for a reconnect with `old_client_id`; failures are logged and counted. */
-  function rememberSession(connection: Connection): void {
-    const { clientId, userId, projectId } = connection;
-    if (userId === undefined && projectId === undefined) return;
-    const session = connection.who();
-    const work = engine.saveSession(clientId, session, limits.sessionTtlSeconds).catch((error: unknown) => {
-      metrics.engineFailures.inc({ operation: 'save_session' });
-      logger.warn({ err: error, clientId }, 'saving the connection session failed; a reconnect with old_client_id will start anonymous');
-    });
-    void pending.track(work);
-  }
 
   app.ws<SocketData>(WS_PATH, {
     compression: uWS.DISABLED,
@@ -130,7 +137,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       onKeySourceError: (error) => logger.warn({ err: error }, 'the token keys could not be read; upgrades get 503'),
       accepting: () => !draining,
       loadSession: (clientId) => engine.loadSession(clientId),
-      createSocketData: (identity) => ({ connection: new Connection(identity, connectionContext) }),
+      createSocketData: (identity, resumed, later) => ({ connection: new Connection(identity, connectionContext, resumed?.tasks, later) }),
       overUserLimit: (identity) => userConnectionRefusal(counts, identity, limits.connectionsPerUser),
     }),
     open: (ws) => ws.getUserData().connection.opened(ws),
@@ -151,6 +158,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (listenSocket) uWS.us_listen_socket_close(listenSocket);
     listenSocket = undefined;
     backpressure?.stop();
+    sessions.stop();
+    relay.stop();
     const ended = connections.size;
     // Each end() runs the close handler synchronously, which starts the engine unregistrations.
     for (const connection of [...connections]) connection.end(CLOSE_CODES.drain, 'server draining: reconnect');
@@ -181,6 +190,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           port = uWS.us_socket_local_port(token as unknown as us_socket);
           const intervalMs = options.heartbeatIntervalMs ?? 5000;
           heartbeat = startNodeHeartbeat({ engine, nodeId, counts, intervalMs, metrics, logger });
+          sessions.start();
           backpressure = watchBackpressure({
             connections,
             limitBytes: limits.maxBackpressureBytes,

@@ -23,7 +23,12 @@ async function main(): Promise<void> {
     logger,
     metricsRegistry: registry,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
-    limits: { maxBackpressureBytes: config.maxBackpressureBytes, connectionsPerUser: config.maxConnectionsPerUser },
+    limits: {
+      maxBackpressureBytes: config.maxBackpressureBytes,
+      connectionsPerUser: config.maxConnectionsPerUser,
+      sessionTtlSeconds: config.sessionTtlSeconds,
+      sessionRefreshMs: config.sessionRefreshMs,
+    },
     auth: config.auth,
   });
 

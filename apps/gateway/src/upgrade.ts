@@ -4,7 +4,8 @@
  * Insecure mode (the guide's): `?user_id=…&project_id=…`, both optional, but an id that is present must be
  * valid, else HTTP 400 naming it. The guide's reconnect URL carries only `old_client_id`: then the
  * identity is restored from that client's session (kept by the gateway for sessionTtlSeconds after it
- * closed) before upgrading; an unknown or expired id connects anonymously.
+ * closed) before upgrading, and the new connection restores its task subscriptions (connection.ts); an
+ * unknown or expired id connects anonymously.
  *
  * jwt mode: the token comes as `?token=` or `Authorization: Bearer`; the identity is the token's and
  * nothing else. `user_id`/`project_id` query parameters are refused with 400 (never silently trusted or
@@ -19,7 +20,7 @@ import { randomBytes } from 'node:crypto';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { bearerToken, KeySourceError, originAllowed, TokenError, type VerifiedIdentity } from '@taskpulse/auth';
 import { idProblem, type ErrorCode } from '@taskpulse/protocol';
-import type { ConnectionSession } from '@taskpulse/engine';
+import type { ConnectionSession, SessionIdentity } from '@taskpulse/engine';
 import type { ConnectionIdentity, SocketData } from './connection';
 import type { GatewayAuth } from './gateway-auth';
 import type { GatewayMetrics } from './metrics';
@@ -32,8 +33,11 @@ export interface UpgradeContext {
   accepting(): boolean;
   /** The session a closed connection left behind, or null. */
   loadSession(clientId: string): Promise<ConnectionSession | null>;
-  /** Makes the per-socket data for an accepted identity. */
-  createSocketData(identity: ConnectionIdentity): SocketData;
+  /**
+   * Makes the per-socket data for an accepted identity; `resumed` is the session of `old_client_id`, if one
+   * was found; `later` is true when the upgrade happens after an await (a token check or session read).
+   */
+  createSocketData(identity: ConnectionIdentity, resumed: ConnectionSession | undefined, later: boolean): SocketData;
   /** Told about token-source failures (JWKS unreachable), which are the server's, not the client's. */
   onKeySourceError?(error: Error): void;
   /** Why this identity may not open another connection (its user is at the limit), or undefined. */
@@ -43,11 +47,6 @@ export interface UpgradeContext {
 /** A fresh client id: 128 random bits as 32 hex characters, unguessable. */
 export function newClientId(): string {
   return randomBytes(16).toString('hex');
-}
-
-/** The identity part of a session, whatever its shape: `{who, tasks}` (delivery) or the flat one. */
-function sessionWho(session: ConnectionSession): { userId?: string; projectId?: string; subject?: string } {
-  return (session as { who?: { userId?: string; projectId?: string; subject?: string } }).who ?? session;
 }
 
 /** Builds the uWebSockets.js upgrade handler. */
@@ -91,12 +90,12 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
       const problem = idProblem(value);
       if (problem) return refuse('400 Bad Request', 'bad_request', `${field} ${problem}`, { field });
     }
-    const upgrade = (identity: ConnectionIdentity) => {
+    const upgrade = (identity: ConnectionIdentity, resumed?: ConnectionSession, later = false) => {
       if (aborted) return;
       if (!ctx.accepting()) return draining();
       const full = ctx.overUserLimit?.(identity);
       if (full !== undefined) return refuse('429 Too Many Requests', 'too_many_connections', full);
-      const data = ctx.createSocketData(identity);
+      const data = ctx.createSocketData(identity, resumed, later);
       res.cork(() => {
         res.upgrade(data, secWebSocketKey, secWebSocketProtocol, secWebSocketExtensions, context);
       });
@@ -107,17 +106,17 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
       void acceptToken(token, oldClientId);
       return;
     }
-    const acceptInsecure = (who: { userId?: string; projectId?: string }) => {
+    const acceptInsecure = (who: SessionIdentity, resumed?: ConnectionSession, later = false) => {
       const identity: ConnectionIdentity = { clientId: newClientId() };
       if (who.userId !== undefined) identity.userId = who.userId;
       if (who.projectId !== undefined) identity.projectId = who.projectId;
-      upgrade(identity);
+      upgrade(identity, resumed, later);
     };
     // Ids given in the URL win; only a bare reconnect URL restores the old identity.
     if (oldClientId === undefined || userId !== undefined || projectId !== undefined) return acceptInsecure({ userId, projectId });
     if (!ctx.accepting()) return draining();
     ctx.loadSession(oldClientId).then(
-      (session) => acceptInsecure(session ? sessionWho(session) : {}),
+      (session) => (session ? acceptInsecure(session.who, session, true) : acceptInsecure({}, undefined, true)),
       () => refuse('503 Service Unavailable', 'unavailable', 'the session of old_client_id could not be read; try again'),
     );
 
@@ -132,15 +131,15 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
         const why = error instanceof KeySourceError ? 'the token keys could not be read' : 'the token could not be checked';
         return refuse('503 Service Unavailable', 'unavailable', `${why}; try again`);
       }
+      let session: ConnectionSession | null = null;
       if (resumeId !== undefined) {
-        let session: ConnectionSession | null;
         try {
           session = await ctx.loadSession(resumeId);
         } catch {
           return refuse('503 Service Unavailable', 'unavailable', 'the session of old_client_id could not be read; try again');
         }
         // A session made by another sub (or in insecure mode, without one) is never taken over.
-        if (session !== null && sessionWho(session).subject !== verified.subject) {
+        if (session !== null && session.who.subject !== verified.subject) {
           return refuse('403 Forbidden', 'forbidden', 'old_client_id belongs to another identity', { field: 'old_client_id', reason: 'resume_owner' });
         }
       }
@@ -153,7 +152,8 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
       };
       if (verified.projects[0] !== undefined) identity.projectId = verified.projects[0];
       if (verified.expiresAt !== undefined) identity.expiresAt = verified.expiresAt;
-      upgrade(identity);
+      // After the awaits above: the connection greets on the next turn (connection.ts, `opened`).
+      upgrade(identity, session ?? undefined, true);
     }
   };
 }

@@ -35,6 +35,8 @@ describe('configuration', () => {
       keyPrefix: 'tp',
       heartbeatIntervalMs: 5000,
       maxBackpressureBytes: 1 << 20,
+      sessionTtlSeconds: 120,
+      sessionRefreshMs: 1000,
       logLevel: 'info',
       auth: { mode: 'insecure', allowedOrigins: ['*'] },
       maxConnectionsPerUser: 0,
