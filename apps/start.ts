@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { configOrExit, exitOnSignals, readInt } from '@taskpulse/config';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
-import { createGateway, readGatewaySettings } from '@taskpulse/gateway';
+import { createGateway, limitsFromSettings, readGatewaySettings } from '@taskpulse/gateway';
 import { build, createInjectFallback, createQueueDemoJobs, DEFAULT_BODY_LIMIT, loadApiConfig, type DemoJobs } from '@taskpulse/api';
 import { createInProcessRunner, startVideoWorker } from '@taskpulse/worker';
 
@@ -79,7 +79,7 @@ async function main(): Promise<void> {
     logger: logger.child({ part: 'gateway' }),
     metricsRegistry: registry,
     heartbeatIntervalMs: config.gateway.heartbeatIntervalMs,
-    limits: { maxBackpressureBytes: config.gateway.maxBackpressureBytes },
+    limits: limitsFromSettings(config.gateway),
     ...(config.gateway.nodeId === undefined ? {} : { nodeId: config.gateway.nodeId }),
     fallback: createInjectFallback(api, { bodyLimit: DEFAULT_BODY_LIMIT, logger }),
   });

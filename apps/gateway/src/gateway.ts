@@ -12,6 +12,7 @@ import { CLOSE_CODES } from '@taskpulse/protocol';
 import { watchBackpressure, type BackpressureWatch } from './backpressure';
 import { BroadcastChannels } from './broadcast-channels';
 import { Connection, type ConnectionContext, type SocketData } from './connection';
+import { DeadPeers } from './dead-peers';
 import { createFanOut } from './fan-out';
 import { registerHttpRoutes } from './http-routes';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
@@ -19,6 +20,7 @@ import { describeNativeBuild } from './native-build';
 import { NodeCounts, startNodeHeartbeat, type NodeHeartbeat } from './node-heartbeat';
 import { resolveLimits, type GatewayOptions } from './options';
 import { PendingWork } from './pending-work';
+import { SlowSockets } from './slow-sockets';
 import { createUpgradeHandler } from './upgrade';
 
 /** The WebSocket path from the guide. */
@@ -59,9 +61,11 @@ export function createGateway(options: GatewayOptions): Gateway {
   logger.info({ uws: describeNativeBuild(), nodeId, engine: engine.kind }, 'uWebSockets.js native build loaded');
 
   const app = uWS.App();
-  const fanOut = createFanOut(app, metrics);
+  const slowSockets = new SlowSockets(limits.softBackpressureBytes, metrics);
+  const fanOut = createFanOut(app, metrics, slowSockets);
   const pending = new PendingWork();
   const connections = new Set<Connection>();
+  const deadPeers = new DeadPeers(connections, metrics, logger);
   const counts = new NodeCounts();
   let listenSocket: us_listen_socket | undefined;
   let port: number | undefined;
@@ -77,17 +81,22 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     logger,
     rateLimit: limits.rate,
+    clientFrames: { softBytes: limits.clientFrameBytes, hardCapBytes: limits.clientFrameHardCapBytes },
+    slowSockets,
+    deadPeers,
     subscriptions: { engine, fanOut: fanOut.task, metrics, logger, pending, maxSubscriptions: limits.subscriptionsPerConnection },
     onOpen(connection) {
       connections.add(connection);
       counts.add(connection.userId, connection.projectId);
       metrics.connections.inc();
+      heartbeat?.changed();
       rememberSession(connection);
     },
     onClose(connection) {
       connections.delete(connection);
       counts.remove(connection.userId, connection.projectId);
       metrics.connections.dec();
+      heartbeat?.changed();
       rememberSession(connection); // the resume window counts from the disconnect
     },
   };
@@ -106,11 +115,16 @@ export function createGateway(options: GatewayOptions): Gateway {
 
   app.ws<SocketData>(WS_PATH, {
     compression: uWS.DISABLED,
-    maxPayloadLength: limits.clientFrameBytes,
+    // uWebSockets.js drops a bigger frame with no close frame, so it reads well past the hard cap and
+    // connection.ts answers: frame_too_large over the soft limit, 1009 over the cap.
+    maxPayloadLength: Math.min(16 << 20, limits.clientFrameHardCapBytes * 16),
     // 0 = never drop: uWebSockets.js drops frames silently past its limit; backpressure.ts closes with 4000 instead.
     maxBackpressure: 0,
-    idleTimeout: limits.idleTimeoutSeconds,
-    sendPingsAutomatically: true,
+    // dead-peers.ts pings and closes with 4001; uWebSockets.js's silent idle close is only a backstop behind it.
+    idleTimeout: idleBackstopSeconds(limits.pingIntervalSeconds),
+    sendPingsAutomatically: false,
+    drain: (ws) => ws.getUserData().connection.drained(),
+    pong: (ws) => ws.getUserData().connection.heard(),
     upgrade: createUpgradeHandler({
       metrics,
       accepting: () => !draining,
@@ -135,6 +149,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (listenSocket) uWS.us_listen_socket_close(listenSocket);
     listenSocket = undefined;
     backpressure?.stop();
+    deadPeers.stop();
     const ended = connections.size;
     // Each end() runs the close handler synchronously, which starts the engine unregistrations.
     for (const connection of [...connections]) connection.end(CLOSE_CODES.drain, 'server draining: reconnect');
@@ -168,10 +183,12 @@ export function createGateway(options: GatewayOptions): Gateway {
           backpressure = watchBackpressure({
             connections,
             limitBytes: limits.maxBackpressureBytes,
+            softLimitBytes: limits.softBackpressureBytes,
             everyMs: limits.backpressureCheckMs,
             metrics,
             logger,
           });
+          deadPeers.start(limits.pingIntervalSeconds * 1000);
           resolve(port);
         });
       });
@@ -179,6 +196,12 @@ export function createGateway(options: GatewayOptions): Gateway {
     close: () => (closing ??= shutDown()),
     connectionCount: () => connections.size,
   };
+}
+
+/** uWebSockets.js's idle timeout behind the ping sweep: three intervals, 8..960 s (it aborts on 1..7), off past that. */
+function idleBackstopSeconds(pingIntervalSeconds: number): number {
+  const seconds = Math.ceil(pingIntervalSeconds * 3);
+  return seconds > 960 ? 0 : Math.max(8, seconds);
 }
 
 /** Host name plus a random suffix, so two processes on one host never share a node report. */

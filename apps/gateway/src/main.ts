@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRedisEngine } from '@taskpulse/engine';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
-import { loadGatewayConfig } from './config';
+import { limitsFromSettings, loadGatewayConfig } from './config';
 import { createGateway } from './gateway';
 
 
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
     logger,
     metricsRegistry: registry,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
-    limits: { maxBackpressureBytes: config.maxBackpressureBytes },
+    limits: limitsFromSettings(config),
   });
 
   exitOnSignals(logger, 'draining the gateway', async () => {
