@@ -8,7 +8,7 @@
  * socket rejoins its topics. Leaving and rejoining happen inside one synchronous step, and the fan-out
  * publishes synchronously, so every frame goes either by topic or by this path: no gap, no duplicate,
  * and per task the order is kept. A conflated client sees increasing offsets with gaps on progress
- * frames only. The hard limit (backpressure.ts, 4000) counts the waiting bytes too.
+ * frames only, and the progress frame after each gap carries `"conflated":true`. The hard limit (backpressure.ts, 4000) counts the waiting bytes too.
  */
 import type { ChannelKind, GatewayMetrics } from './metrics';
 
@@ -28,11 +28,21 @@ interface Waiting {
   bytes: number;
   /** Set on a progress frame that may still be replaced. */
   channel?: string;
+  /** True once it replaced an older progress frame: it goes out marked `"conflated":true`. */
+  replaced?: boolean;
 }
 
 // Task frames are assembled with a fixed field order (protocol encode.ts and its Lua twin): `{"type":"p…`.
 const TYPE_BYTE_AT = 9;
 const P = 0x70;
+const TYPE_PROGRESS = Buffer.from('{"type":"progress",');
+const CONFLATED_MARK = Buffer.from('"conflated":true,');
+
+/** The frame with `"conflated":true` after its type, so the client knows the offset gap before it is conflation. */
+export function markConflated(frame: Buffer): Buffer {
+  const head = TYPE_PROGRESS.length;
+  return Buffer.concat([frame.subarray(0, head), CONFLATED_MARK, frame.subarray(head)]);
+}
 
 /** True for a task progress frame (the only kind that may be conflated). */
 export function isProgressFrame(frame: Buffer): boolean {
@@ -100,6 +110,11 @@ export class SlowPath {
   private readonly lastProgress = new Map<string, Waiting>();
   private readonly topics = new Set<string>();
   private active = true;
+  /**
+   * Set when a pump stopped at the soft limit: uWebSockets.js then calls `drain` as it writes, so a new
+   * frame only needs queueing, not a look at the buffer (one native call per frame per slow socket saved).
+   */
+  private blocked = false;
 
   /** Leaves every topic of the socket at once: frames published before are in its buffer, later ones come here. */
   constructor(
@@ -142,8 +157,9 @@ export class SlowPath {
         this.waitingBytes += frame.byteLength - waiting.bytes;
         waiting.frame = frame;
         waiting.bytes = frame.byteLength;
+        waiting.replaced = true;
         this.registry.conflated();
-        this.pump();
+        if (!this.blocked) this.pump();
         return;
       }
       const queued = this.enqueue(frame);
@@ -153,7 +169,7 @@ export class SlowPath {
       this.enqueue(frame);
       this.lastProgress.delete(channel);
     }
-    this.pump();
+    if (!this.blocked) this.pump();
   }
 
   /** A frame the gateway itself sends (ack, error, state, bridged frame): it queues behind what waits. */
@@ -165,6 +181,7 @@ export class SlowPath {
   /** Writes waiting frames while the buffer is below the soft limit; rejoins the topics once nothing waits. */
   pump(): void {
     if (!this.active) return;
+    this.blocked = false;
     const soft = this.registry.softLimitBytes;
     if (this.head < this.queue.length && this.ws.getBufferedAmount() < soft) {
       this.ws.cork(() => {
@@ -172,6 +189,7 @@ export class SlowPath {
       });
     }
     if (this.head < this.queue.length) {
+      this.blocked = true;
       if (this.head > 1024 && this.head * 2 > this.queue.length) {
         this.queue = this.queue.slice(this.head);
         this.head = 0;
@@ -217,7 +235,8 @@ export class SlowPath {
     this.waitingBytes -= waiting.bytes;
     // Once written it can no longer be replaced.
     if (waiting.channel !== undefined && this.lastProgress.get(waiting.channel) === waiting) this.lastProgress.delete(waiting.channel);
-    this.ws.send(waiting.frame, false);
+    const { frame } = waiting;
+    this.ws.send(waiting.replaced === true && typeof frame !== 'string' ? markConflated(frame) : frame, false);
   }
 
   /** Back on every topic in this same step, so the next publish reaches the socket by topic. */

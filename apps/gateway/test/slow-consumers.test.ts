@@ -93,6 +93,13 @@ describe.each(ENGINE_KINDS)('slow consumers (%s engine)', (kind) => {
       expect(new Set(offsets).size).toBe(offsets.length);
       expect(offsets.every((o) => published[taskId]!.includes(o))).toBe(true);
       expect(got.at(-1)).toMatchObject({ type: 'status', payload: { status: 'completed' } });
+      // A frame after a gap says so, and is a progress frame; one without a gap before it does not.
+      const all = published[taskId]!;
+      got.forEach((frame, i) => {
+        const gap = i > 0 && all.indexOf(frame.offset) > all.indexOf(got[i - 1]!.offset) + 1;
+        expect(frame.conflated).toBe(gap ? true : undefined);
+        if (gap) expect(frame.type).toBe('progress');
+      });
       expect(new Set(got.map((f) => f.epoch)).size).toBe(1);
     }
     expect(events(stalled, b).at(-2)!.offset).toBe(lastProgressB);
