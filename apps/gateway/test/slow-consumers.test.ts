@@ -120,4 +120,55 @@ describe.each(ENGINE_KINDS)('slow consumers (%s engine)', (kind) => {
     expect(stalled.frames.filter((f) => f.scope === 'user').map((f) => f.payload.message)).toEqual(['mid', 'after']);
     expect(await metric(metrics, 'taskpulse_gateway_slow_consumer_closes_total')).toBe(0);
   });
+
+  it('subscribes and unsubscribes a socket while it is slow, exactly: state, ack, then newer frames only', async () => {
+    const engine = closeLater(instrument(await createEngine(kind, newPrefix())));
+    const { wsUrl, httpUrl } = await startGateway({
+      engine,
+      limits: { maxBackpressureBytes: 8 << 20, softBackpressureBytes: 16 * 1024, backpressureCheckMs: 20 },
+    });
+    const [a, c, d] = ['task-busy', 'task-late', 'task-dropped'];
+    for (const taskId of [a, c, d]) await publish(engine, { kind: 'start', taskId });
+    await publish(engine, progress(c, 1));
+    const client = await connectClient(wsUrl());
+    for (const taskId of [a, d]) {
+      client.send({ action: 'subscribe', task_id: taskId, request_id: taskId });
+      await client.next((f) => f.request_id === taskId);
+    }
+    rawSocket(client).pause();
+    const big = 'x'.repeat(2000);
+    for (let i = 0; i < 600 && (await metric(httpUrl('/metrics'), 'taskpulse_gateway_conflated_frames_total')) < 20; i++) {
+      await Promise.all(Array.from({ length: 40 }, (_, k) => publish(engine, progress(a, k, big))));
+    }
+    expect(await metric(httpUrl('/metrics'), 'taskpulse_gateway_slow_sockets')).toBe(1);
+
+    // While slow: subscribe to c (its state and ack queue behind what waits), leave d.
+    client.send({ action: 'subscribe', task_id: c, request_id: 'late' });
+    client.send({ action: 'unsubscribe', task_id: d, request_id: 'drop' });
+    await waitFor('the subscribe reached the socket', () => engine.registrations() >= 3);
+    await new Promise((r) => setTimeout(r, 100));
+    const late: number[] = [];
+    for (let i = 2; i < 8; i++) late.push((await publish(engine, progress(c, i))).offset);
+    late.push((await publish(engine, { kind: 'complete', taskId: c })).offset);
+    await publish(engine, progress(d, 5));
+    await publish(engine, { kind: 'complete', taskId: a });
+
+    rawSocket(client).resume();
+    await client.next((f) => f.task_id === a && f.type === 'status' && f.payload.status === 'completed', 20_000);
+    await client.next((f) => f.task_id === c && f.type === 'status' && f.payload.status === 'completed', 20_000);
+    const frames = client.taskFrames(c);
+    const ackAt = frames.findIndex((f) => f.request_id === 'late');
+    expect(ackAt).toBeGreaterThan(0);
+    // The state (the newest status and progress) before the ack, newer frames after it, each once, in order.
+    const offsets = events(client, c).map((f) => f.offset);
+    expect(offsets).toEqual([...new Set(offsets)].sort((x, y) => x - y));
+    expect(offsets.at(-1)).toBe(late.at(-1));
+    expect(frames.slice(ackAt + 1).every((f) => f.offset > frames[ackAt - 1]!.offset)).toBe(true);
+    // Nothing of d after its unsubscribe ack.
+    const dFrames = client.taskFrames(d);
+    const dropAt = dFrames.findIndex((f) => f.request_id === 'drop');
+    expect(dropAt).toBeGreaterThan(0);
+    expect(dFrames.slice(dropAt + 1)).toEqual([]);
+    await waitFor('back on the topics', async () => (await metric(httpUrl('/metrics'), 'taskpulse_gateway_slow_sockets')) === 0, 5000);
+  });
 });
