@@ -171,4 +171,29 @@ describe.each(ENGINE_KINDS)('slow consumers (%s engine)', (kind) => {
     expect(dFrames.slice(dropAt + 1)).toEqual([]);
     await waitFor('back on the topics', async () => (await metric(httpUrl('/metrics'), 'taskpulse_gateway_slow_sockets')) === 0, 5000);
   });
+
+  it('still closes with 4000 a slow socket whose waiting broadcasts pass the hard limit', async () => {
+    const engine = closeLater(instrument(await createEngine(kind, newPrefix())));
+    const { wsUrl, httpUrl, gateway } = await startGateway({
+      engine,
+      limits: { maxBackpressureBytes: 256 * 1024, softBackpressureBytes: 16 * 1024, backpressureCheckMs: 20 },
+    });
+    const client = await connectClient(wsUrl('user_id=u9'));
+    rawSocket(client).pause();
+    const frame = encodeBroadcastFrame('user', 'task-x', { progress: 1, message: 'y'.repeat(2000), timestamp: '2026-12-03T07:00:00Z' });
+    let sawSlow = false;
+    // Paced below one check interval's worth of the gap between the limits, so the socket goes slow first.
+    for (let i = 0; i < 1000 && gateway.connectionCount() > 0; i++) {
+      await Promise.all(Array.from({ length: 20 }, () => engine.broadcast(userChannel(engine.prefix, 'u9'), frame)));
+      await new Promise((r) => setTimeout(r, 25));
+      sawSlow ||= (await metric(httpUrl('/metrics'), 'taskpulse_gateway_slow_sockets')) === 1;
+    }
+    expect(sawSlow).toBe(true);
+    expect(gateway.connectionCount()).toBe(0);
+    expect(await metric(httpUrl('/metrics'), 'taskpulse_gateway_slow_consumer_closes_total')).toBe(1);
+    expect(await metric(httpUrl('/metrics'), 'taskpulse_gateway_slow_sockets')).toBe(0);
+    expect(await metric(httpUrl('/metrics'), 'taskpulse_gateway_conflated_frames_total')).toBe(0);
+    rawSocket(client).resume();
+    expect((await client.closed).code).toBe(4000);
+  });
 });
