@@ -67,6 +67,7 @@ export interface ConnectionIdentity {
  */
 export class Connection implements SubscriberSocket, Peer {
   readonly clientId: string;
+  /** Liveness, in sweeps of dead-peers.ts: when the peer was last heard from, and an unanswered ping (-1: none). */
   heardTick = 0;
   pingTick = -1;
   readonly userId: string | undefined;
