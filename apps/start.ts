@@ -12,7 +12,7 @@ import { Registry } from 'prom-client';
 import { configOrExit, exitOnSignals, readInt, readRaw } from '@taskpulse/config';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
-import { createGateway, readGatewaySettings } from '@taskpulse/gateway';
+import { createGateway, limitsFromSettings, readGatewaySettings } from '@taskpulse/gateway';
 import { apiAuthFrom, build, createInjectFallback, createQueueDemoJobs, loadApiConfig, type DemoJobs } from '@taskpulse/api';
 import { createInProcessRunner, startVideoWorker } from '@taskpulse/worker';
 
@@ -85,12 +85,7 @@ async function main(): Promise<void> {
     logger: logger.child({ part: 'gateway' }),
     metricsRegistry: registry,
     heartbeatIntervalMs: config.gateway.heartbeatIntervalMs,
-    limits: {
-      maxBackpressureBytes: config.gateway.maxBackpressureBytes,
-      connectionsPerUser: config.gateway.maxConnectionsPerUser,
-      sessionTtlSeconds: config.gateway.sessionTtlSeconds,
-      sessionRefreshMs: config.gateway.sessionRefreshMs,
-    },
+    limits: limitsFromSettings(config.gateway),
     auth: config.gateway.auth,
     ...(config.gateway.nodeId === undefined ? {} : { nodeId: config.gateway.nodeId }),
     fallback: createInjectFallback(api, { bodyLimit: config.api.bodyLimit, logger }),

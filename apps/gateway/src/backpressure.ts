@@ -8,6 +8,9 @@
  * already buffered, so a client that reads on sees every frame up to the close and resumes from there;
  * one that never reads is dropped after the short ping timeout. Memory per socket is bounded by the
  * limit plus what fan-out adds in one check interval.
+ *
+ * Below the hard limit, a socket past the soft limit is switched to conflation (slow-sockets.ts): off
+ * its topics, per task only the newest progress frame waits; the waiting bytes count toward the limit.
  */
 import type { Logger } from 'pino';
 import { CLOSE_CODES } from '@taskpulse/protocol';
@@ -18,19 +21,23 @@ export interface BackpressureWatch {
   stop(): void;
 }
 
-/** Checks every connection's buffered bytes every `everyMs` and closes the ones over `limitBytes`. */
+/** Checks every connection's buffered bytes every `everyMs`: closes the ones over `limitBytes`, conflates those over `softLimitBytes`. */
 export function watchBackpressure(options: {
   connections: Set<Connection>;
   limitBytes: number;
+  softLimitBytes: number;
   everyMs: number;
   metrics: GatewayMetrics;
   logger: Logger;
 }): BackpressureWatch {
-  const { connections, limitBytes, metrics, logger } = options;
+  const { connections, limitBytes, softLimitBytes, metrics, logger } = options;
   const timer = setInterval(() => {
     for (const connection of connections) {
       const buffered = connection.bufferedAmount();
-      if (buffered <= limitBytes) continue;
+      if (buffered <= limitBytes) {
+        if (buffered > softLimitBytes || connection.conflating) connection.conflate();
+        continue;
+      }
       metrics.slowConsumerCloses.inc();
       logger.warn({ clientId: connection.clientId, buffered, limitBytes }, 'closing a slow consumer');
       connection.end(CLOSE_CODES.slow_consumer, 'slow consumer: reconnect and resume');

@@ -13,8 +13,9 @@ import {
   type Env,
   type LogLevel,
 } from '@taskpulse/config';
-import { idProblem } from '@taskpulse/protocol';
+import { idProblem, LIMITS } from '@taskpulse/protocol';
 import { readAuthSettings, type AuthMode, type AuthSettings } from '@taskpulse/auth';
+import type { GatewayLimits } from './options';
 
 /** Everything but Redis: what the all-in-one process and the cluster entry point share. */
 export interface GatewaySettings {
@@ -34,6 +35,12 @@ export interface GatewaySettings {
   sessionTtlSeconds: number;
   /** SESSION_REFRESH_MS, default 1000: how often live sessions are saved; bounds what a restore after kill -9 repeats. */
   sessionRefreshMs: number;
+  /** SOFT_BACKPRESSURE_BYTES, default 64 KiB: past it a socket's progress frames are conflated (slow-sockets.ts). */
+  softBackpressureBytes: number;
+  /** CLIENT_FRAME_HARD_CAP_BYTES, default 64 KiB: a client frame over it closes the connection with 1009. */
+  clientFrameHardCapBytes: number;
+  /** PING_INTERVAL_SECONDS, default 25: dead peers are closed with 4001 within two intervals. */
+  pingIntervalSeconds: number;
   /** LOG_LEVEL, default info. */
   logLevel: LogLevel;
   /** AUTH_MODE (required unless a default is given), JWT_SECRET | JWT_PUBLIC_KEY | JWT_JWKS_URL, JWT_ISSUER, JWT_AUDIENCE, ALLOWED_ORIGINS. */
@@ -67,13 +74,31 @@ export function readGatewaySettings(env: Env = process.env, options: GatewaySett
     maxBackpressureBytes: readInt(env, 'MAX_BACKPRESSURE_BYTES', 1 << 20, 16_384, 1 << 30),
     sessionTtlSeconds: readInt(env, 'SESSION_TTL_SECONDS', 120, 1, 86_400),
     sessionRefreshMs: readInt(env, 'SESSION_REFRESH_MS', 1000, 10, 600_000),
+    softBackpressureBytes: 0,
+    clientFrameHardCapBytes: readInt(env, 'CLIENT_FRAME_HARD_CAP_BYTES', 64 * 1024, LIMITS.clientFrameBytes, 16 << 20),
+    pingIntervalSeconds: readInt(env, 'PING_INTERVAL_SECONDS', 25, 1, 3600),
     logLevel: readLogLevel(env),
     auth,
     maxConnectionsPerUser: readInt(env, 'MAX_CONNECTIONS_PER_USER', auth.mode === 'jwt' ? DEFAULT_MAX_CONNECTIONS_PER_USER : 0, 0, 1_000_000),
   };
+  // The soft limit is checked against the hard one, so it is read once the hard one is known.
+  settings.softBackpressureBytes = readInt(env, 'SOFT_BACKPRESSURE_BYTES', Math.min(64 * 1024, settings.maxBackpressureBytes), 1024, settings.maxBackpressureBytes);
   const nodeId = readString(env, 'NODE_ID', { problem: idProblem, expected: 'an id of letters, digits and _ . : @ -' });
   if (nodeId !== undefined) settings.nodeId = nodeId;
   return settings;
+}
+
+/** The GatewayLimits the settings set; everything else keeps its default. */
+export function limitsFromSettings(settings: GatewaySettings): Partial<GatewayLimits> {
+  return {
+    maxBackpressureBytes: settings.maxBackpressureBytes,
+    softBackpressureBytes: settings.softBackpressureBytes,
+    clientFrameHardCapBytes: settings.clientFrameHardCapBytes,
+    pingIntervalSeconds: settings.pingIntervalSeconds,
+    sessionTtlSeconds: settings.sessionTtlSeconds,
+    sessionRefreshMs: settings.sessionRefreshMs,
+    connectionsPerUser: settings.maxConnectionsPerUser,
+  };
 }
 
 /** Reads the cluster entry point's configuration: the settings (AUTH_MODE required) plus a required REDIS_URL. */

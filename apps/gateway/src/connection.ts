@@ -23,9 +23,11 @@ import type { BroadcastChannels } from './broadcast-channels';
 import type { GatewayAuth } from './gateway-auth';
 import type { TaskViewer } from './task-authorization';
 import { TokenExpiry } from './token-expiry';
+import type { DeadPeers, Peer } from './dead-peers';
 import type { FanOut } from './fan-out';
 import type { GatewayMetrics } from './metrics';
 import { FrameRateLimiter, type RateLimit } from './rate-limit';
+import { SlowPath, type SlowSockets } from './slow-sockets';
 import type { SubscriberSocket } from './subscriber-socket';
 import { TaskSubscriptions, type SubscriptionContext } from './subscriptions';
 
@@ -51,6 +53,12 @@ export interface ConnectionContext {
   auth: GatewayAuth;
   /** Counts task subscriptions restored from a resumed session. */
   restoredSubscriptions: { inc(by?: number): void };
+  /** Client frames over `softBytes` get a frame_too_large error; over `hardCapBytes` the connection closes with 1009. */
+  clientFrames: { softBytes: number; hardCapBytes: number };
+  /** The gateway's slow sockets, which a connection joins when its unsent bytes pass the soft limit. */
+  slowSockets: SlowSockets;
+  /** The liveness sweep, whose clock a connection reads when it hears from its peer. */
+  deadPeers: DeadPeers;
   /** Told when the connection opens and closes (counts, the drain list). */
   onOpen(connection: Connection): void;
   onClose(connection: Connection): void;
@@ -75,8 +83,11 @@ export interface ConnectionIdentity {
  * A connection from upgrade to close. Most connections sit idle for hours, so it holds only its ids and
  * socket; the rate limiter and task subscriptions are made on the first frame that needs them.
  */
-export class Connection implements SubscriberSocket {
+export class Connection implements SubscriberSocket, Peer {
   readonly clientId: string;
+  /** Liveness, in sweeps of dead-peers.ts: when the peer was last heard from, and an unanswered ping (-1: none). */
+  heardTick = 0;
+  pingTick = -1;
   readonly userId: string | undefined;
   readonly projectId: string | undefined;
   /** Every project the connection belongs to (projectId included), each joined as a broadcast channel. */
@@ -90,6 +101,9 @@ export class Connection implements SubscriberSocket {
   private isClosed = false;
   private limiter: FrameRateLimiter | undefined;
   private taskSubscriptions: TaskSubscriptions | undefined;
+  /** Present while the socket is slow: its frames go through here, off the topics (slow-sockets.ts). */
+  private slow: SlowPath | undefined;
+
   /**
    * `restore`: the task subscriptions of the session this connection resumes (`old_client_id`), if any.
    * `greetLater`: the socket was upgraded after an await (a token check or the session read); see `opened`.
@@ -141,6 +155,11 @@ export class Connection implements SubscriberSocket {
     return (this.taskSubscriptions ??= new TaskSubscriptions(this, this.ctx.subscriptions));
   }
 
+  /** True while the socket is slow and its progress frames are conflated. */
+  get conflating(): boolean {
+    return this.slow !== undefined;
+  }
+
   /** True once the socket closed. */
   get closed(): boolean {
     return this.isClosed;
@@ -149,6 +168,7 @@ export class Connection implements SubscriberSocket {
   /** The socket is open: join the broadcast topics and greet the client. */
   opened(ws: WebSocket<SocketData>): void {
     this.ws = ws;
+    this.heardTick = this.ctx.deadPeers.tick;
     this.ctx.onOpen(this);
     const { broadcasts, fanOut } = this.ctx;
     const prefix = this.ctx.engine.prefix;
@@ -192,6 +212,14 @@ export class Connection implements SubscriberSocket {
 
   /** One client frame. The ArrayBuffer is only valid during this call, so it is decoded at once. */
   received(message: ArrayBuffer, isBinary: boolean): void {
+    this.heardTick = this.ctx.deadPeers.tick;
+    const { softBytes, hardCapBytes } = this.ctx.clientFrames;
+    if (message.byteLength > hardCapBytes) {
+      this.ctx.metrics.tooBigCloses.inc();
+      // end() queues the close frame after every frame already sent, so the client reads those first.
+      this.end(CLOSE_CODES.message_too_big, `frame of ${message.byteLength} bytes is over the hard cap of ${hardCapBytes}`);
+      return;
+    }
     const verdict = (this.limiter ??= new FrameRateLimiter(this.ctx.rateLimit)).take();
     if (verdict === 'close') {
       this.ctx.metrics.policyCloses.inc();
@@ -209,6 +237,11 @@ export class Connection implements SubscriberSocket {
       return;
     }
     const text = Buffer.from(message).toString('utf8');
+    if (message.byteLength > softBytes) {
+      const detail = `frames must be at most ${softBytes} bytes, got ${message.byteLength}; this frame was ignored`;
+      this.sendError('frame_too_large', detail, { field: 'frame', ...echoIds(text) });
+      return;
+    }
     let msg;
     try {
       msg = parseClientMessage(text);
@@ -237,6 +270,30 @@ export class Connection implements SubscriberSocket {
     }
   }
 
+  /** A pong (or any sign of life) from the peer. */
+  heard(): void {
+    this.heardTick = this.ctx.deadPeers.tick;
+  }
+
+  /** Sends a WebSocket ping (dead-peers.ts). */
+  ping(): void {
+    this.ws?.ping();
+  }
+
+  /** The unsent bytes passed the soft limit, or the socket is already slow: conflate, and write what may go. */
+  conflate(): void {
+    if (!this.ws) return;
+    this.slow ??= new SlowPath(this.ws, this.ctx.slowSockets, () => {
+      this.slow = undefined;
+    });
+    this.slow.pump();
+  }
+
+  /** uWebSockets.js wrote some of the socket's buffer: a slow socket's waiting frames may follow. */
+  drained(): void {
+    this.slow?.pump();
+  }
+
   /** uWebSockets.js closed the socket (either side, or a timeout): release everything it held. */
   closedBySocket(): void {
     if (this.isClosed) return;
@@ -244,6 +301,8 @@ export class Connection implements SubscriberSocket {
     this.ws = undefined;
     this.expiry?.stop();
     this.closedTasks = this.taskSubscriptions?.positions() ?? {};
+    this.slow?.stop();
+    this.slow = undefined;
     this.taskSubscriptions?.closeAll();
     const { broadcasts, fanOut } = this.ctx;
     const prefix = this.ctx.engine.prefix;
@@ -289,13 +348,14 @@ export class Connection implements SubscriberSocket {
   // The SubscriberSocket methods below are no-ops once the socket closed (see subscriptions.ts).
 
   send(frame: string | Buffer): void {
-    this.ws?.send(frame, false);
+    if (this.slow) this.slow.push(frame);
+    else this.ws?.send(frame, false);
   }
 
   sendError(code: ErrorCode, message: string, extra: { field?: string; requestId?: string; taskId?: string } = {}): void {
     if (!this.ws) return;
     this.ctx.metrics.countError(code);
-    this.ws.send(encodeErrorFrame(code, message, extra), false);
+    this.send(encodeErrorFrame(code, message, extra));
   }
 
   cork(fn: () => void): void {
@@ -303,20 +363,30 @@ export class Connection implements SubscriberSocket {
   }
 
   subscribeTopic(topic: string): void {
-    this.ws?.subscribe(topic);
+    if (this.slow) this.slow.addTopic(topic);
+    else this.ws?.subscribe(topic);
   }
 
   unsubscribeTopic(topic: string): void {
-    this.ws?.unsubscribe(topic);
+    if (this.slow) this.slow.removeTopic(topic);
+    else this.ws?.unsubscribe(topic);
   }
 
-  /** Bytes queued for this socket and not yet written (0 once closed). */
+  /** Bytes queued for this socket and not yet written, waiting conflated frames included (0 once closed). */
   bufferedAmount(): number {
-    return this.ws ? this.ws.getBufferedAmount() : 0;
+    return this.ws ? this.ws.getBufferedAmount() + (this.slow?.queuedBytes ?? 0) : 0;
   }
 
-  /** Closes with a code and reason; the close handler runs synchronously inside. */
+  /**
+   * Closes with a code and reason; the close handler runs synchronously inside. Frames waiting on a slow
+   * socket go out before the close frame, except when the close is about the socket not reading.
+   */
   end(code: number, reason: string): void {
+    if (this.slow) {
+      if (code === CLOSE_CODES.slow_consumer || code === CLOSE_CODES.heartbeat_lost) this.slow.stop();
+      else this.slow.flushAndStop();
+      this.slow = undefined;
+    }
     this.ws?.end(code, reason);
   }
 }

@@ -7,6 +7,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { ChannelListener } from '@taskpulse/engine';
 import type { ChannelKind, GatewayMetrics } from './metrics';
+import type { SlowSockets } from './slow-sockets';
 
 /** One shared engine listener per channel kind; sockets register the same function, ref-counted by the engine. */
 export type FanOut = Record<ChannelKind, ChannelListener> & {
@@ -14,13 +15,17 @@ export type FanOut = Record<ChannelKind, ChannelListener> & {
   stop(): void;
 };
 
-/** Creates the fan-out listeners for one uWebSockets.js app. */
-export function createFanOut(app: TemplatedApp, metrics: GatewayMetrics): FanOut {
+/**
+ * Creates the fan-out listeners for one uWebSockets.js app. Slow sockets are off their topics and get
+ * the same frame right after the publish, in the same step (slow-sockets.ts); with none, that is one comparison.
+ */
+export function createFanOut(app: TemplatedApp, metrics: GatewayMetrics, slow?: SlowSockets): FanOut {
   let stopped = false;
   const counts = metrics.fannedOut;
   const task: ChannelListener = (channel, frame) => {
     if (stopped) return;
     app.publish(channel, frame, false);
+    if (slow !== undefined && slow.size !== 0) slow.offer(channel, frame, 'task');
     counts.task += 1;
   };
   const timed = (kind: 'user' | 'project'): ChannelListener => {
@@ -29,6 +34,7 @@ export function createFanOut(app: TemplatedApp, metrics: GatewayMetrics): FanOut
       if (stopped) return;
       const start = performance.now();
       app.publish(channel, frame, false);
+      if (slow !== undefined && slow.size !== 0) slow.offer(channel, frame, kind);
       observe.observe((performance.now() - start) / 1000);
       counts[kind] += 1;
     };

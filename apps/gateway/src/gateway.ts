@@ -13,6 +13,7 @@ import { watchBackpressure, type BackpressureWatch } from './backpressure';
 import { BroadcastChannels } from './broadcast-channels';
 import { Connection, type ConnectionContext, type SocketData } from './connection';
 import { createDeliveryMetrics } from './delivery-metrics';
+import { DeadPeers } from './dead-peers';
 import { createFanOut } from './fan-out';
 import { createGatewayAuth } from './gateway-auth';
 import { createTaskAuthorizer } from './task-authorization';
@@ -25,6 +26,7 @@ import { PendingWork } from './pending-work';
 import { userConnectionRefusal } from './user-connection-limit';
 import { SessionKeeper } from './session-keeper';
 import { TaskRelay } from './task-relay';
+import { SlowSockets } from './slow-sockets';
 import { createUpgradeHandler } from './upgrade';
 
 /** The WebSocket path from the guide. */
@@ -66,7 +68,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   logger.info({ uws: describeNativeBuild(), nodeId, engine: engine.kind }, 'uWebSockets.js native build loaded');
 
   const app = uWS.App();
-  const fanOut = createFanOut(app, metrics);
+  const slowSockets = new SlowSockets(limits.softBackpressureBytes, metrics);
+  const fanOut = createFanOut(app, metrics, slowSockets);
   const pending = new PendingWork();
   const connections = new Set<Connection>();
   const delivery = createDeliveryMetrics(metrics.registry);
@@ -82,6 +85,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     logger,
     pending,
   });
+  const deadPeers = new DeadPeers(connections, metrics, logger);
   const counts = new NodeCounts();
   let listenSocket: us_listen_socket | undefined;
   let port: number | undefined;
@@ -110,27 +114,37 @@ export function createGateway(options: GatewayOptions): Gateway {
       ...(auth.jwt ? { authorizeTask: createTaskAuthorizer(engine) } : {}),
     },
     restoredSubscriptions: delivery.restoredSubscriptions,
+    clientFrames: { softBytes: limits.clientFrameBytes, hardCapBytes: limits.clientFrameHardCapBytes },
+    slowSockets,
+    deadPeers,
     onOpen(connection) {
       connections.add(connection);
       counts.add(connection.userId, connection.projectId);
       metrics.connections.inc();
+      heartbeat?.changed();
       sessions.soon();
     },
     onClose(connection) {
       connections.delete(connection);
       counts.remove(connection.userId, connection.projectId);
       metrics.connections.dec();
+      heartbeat?.changed();
       sessions.closed(connection); // the exact final session; the resume window counts from the disconnect
     },
   };
 
   app.ws<SocketData>(WS_PATH, {
     compression: uWS.DISABLED,
-    maxPayloadLength: limits.clientFrameBytes,
+    // uWebSockets.js drops a bigger frame with no close frame, so it reads well past the hard cap and
+    // connection.ts answers: frame_too_large over the soft limit, 1009 over the cap.
+    maxPayloadLength: Math.min(16 << 20, limits.clientFrameHardCapBytes * 16),
     // 0 = never drop: uWebSockets.js drops frames silently past its limit; backpressure.ts closes with 4000 instead.
     maxBackpressure: 0,
-    idleTimeout: limits.idleTimeoutSeconds,
-    sendPingsAutomatically: true,
+    // dead-peers.ts pings and closes with 4001; uWebSockets.js's silent idle close is only a backstop behind it.
+    idleTimeout: idleBackstopSeconds(limits.pingIntervalSeconds),
+    sendPingsAutomatically: false,
+    drain: (ws) => ws.getUserData().connection.drained(),
+    pong: (ws) => ws.getUserData().connection.heard(),
     upgrade: createUpgradeHandler({
       metrics,
       auth,
@@ -160,6 +174,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     backpressure?.stop();
     sessions.stop();
     relay.stop();
+    deadPeers.stop();
     const ended = connections.size;
     // Each end() runs the close handler synchronously, which starts the engine unregistrations.
     for (const connection of [...connections]) connection.end(CLOSE_CODES.drain, 'server draining: reconnect');
@@ -194,10 +209,12 @@ export function createGateway(options: GatewayOptions): Gateway {
           backpressure = watchBackpressure({
             connections,
             limitBytes: limits.maxBackpressureBytes,
+            softLimitBytes: limits.softBackpressureBytes,
             everyMs: limits.backpressureCheckMs,
             metrics,
             logger,
           });
+          deadPeers.start(limits.pingIntervalSeconds * 1000);
           resolve(port);
         });
       });
@@ -220,6 +237,12 @@ const LIBUS_LISTEN_EXCLUSIVE_PORT = 1;
 function listenExclusive(app: TemplatedApp, host: string, port: number, cb: ListenCallback): void {
   const listen = app.listen as unknown as (host: string, port: number, options: number, cb: ListenCallback) => TemplatedApp;
   listen.call(app, host, port, LIBUS_LISTEN_EXCLUSIVE_PORT, cb);
+}
+
+/** uWebSockets.js's idle timeout behind the ping sweep: three intervals, 8..960 s (it aborts on 1..7), off past that. */
+function idleBackstopSeconds(pingIntervalSeconds: number): number {
+  const seconds = Math.ceil(pingIntervalSeconds * 3);
+  return seconds > 960 ? 0 : Math.max(8, seconds);
 }
 
 /** Host name plus a random suffix, so two processes on one host never share a node report. */

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { createRedisEngine } from '@taskpulse/engine';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
-import { loadGatewayConfig } from './config';
+import { limitsFromSettings, loadGatewayConfig } from './config';
 import { createGateway } from './gateway';
 
 
@@ -23,12 +23,7 @@ async function main(): Promise<void> {
     logger,
     metricsRegistry: registry,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
-    limits: {
-      maxBackpressureBytes: config.maxBackpressureBytes,
-      connectionsPerUser: config.maxConnectionsPerUser,
-      sessionTtlSeconds: config.sessionTtlSeconds,
-      sessionRefreshMs: config.sessionRefreshMs,
-    },
+    limits: limitsFromSettings(config),
     auth: config.auth,
   });
 

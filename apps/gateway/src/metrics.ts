@@ -31,6 +31,14 @@ export interface GatewayMetrics {
   /** Error frames and HTTP error answers sent, by code. */
   errors: Counter<'code'>;
   slowConsumerCloses: Counter;
+  /** Sockets past the soft backpressure limit, off their topics and conflating (slow-sockets.ts). */
+  slowSockets: Gauge;
+  /** Progress frames replaced by a newer one while waiting on a slow socket. */
+  conflatedFrames: Counter;
+  /** Connections closed with 4001 because they answered no ping (dead-peers.ts). */
+  heartbeatCloses: Counter;
+  /** Connections closed with 1009 for a client frame over the hard cap. */
+  tooBigCloses: Counter;
   policyCloses: Counter;
   engineFailures: Counter<'operation'>;
   /** Upgrades refused by auth, by reason: a token reason (expired, bad_signature, …), origin, query_identity, resume_owner. */
@@ -75,6 +83,26 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     help: 'Connections closed with 4000 because their unsent bytes passed the backpressure limit.',
     registers,
   });
+  const slowSockets = new Gauge({
+    name: 'taskpulse_gateway_slow_sockets',
+    help: 'Sockets past the soft backpressure limit: off their topics, progress frames conflated.',
+    registers,
+  });
+  const conflatedFrames = new Counter({
+    name: 'taskpulse_gateway_conflated_frames_total',
+    help: 'Progress frames replaced by a newer progress frame of the same task while waiting on a slow socket.',
+    registers,
+  });
+  const heartbeatCloses = new Counter({
+    name: 'taskpulse_gateway_heartbeat_closes_total',
+    help: 'Connections closed with 4001 (heartbeat_lost) because they answered no ping within two intervals.',
+    registers,
+  });
+  const tooBigCloses = new Counter({
+    name: 'taskpulse_gateway_message_too_big_closes_total',
+    help: 'Connections closed with 1009 because a client frame was over the hard size cap.',
+    registers,
+  });
   const policyCloses = new Counter({
     name: 'taskpulse_gateway_policy_closes_total',
     help: 'Connections closed with 4501 after sustained rate-limit violations.',
@@ -114,6 +142,10 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     broadcastFanout,
     errors,
     slowConsumerCloses,
+    slowSockets,
+    conflatedFrames,
+    heartbeatCloses,
+    tooBigCloses,
     policyCloses,
     engineFailures,
     authRefusals,

@@ -1,7 +1,9 @@
 /**
  * This node's connection counts, kept incrementally as sockets open and close, and reported to the
  * engine every interval with a ttl of three intervals, so a node that dies silently drops out of
- * `connectionStats()` on its own; a clean shutdown removes the report at once.
+ * `connectionStats()` on its own; a clean shutdown removes the report at once. A change of the counts
+ * is reported too, coalesced: at most one report per `coalesceMs` (default 250), so the stats follow a
+ * connect or a close within a second however many sockets come and go.
  */
 import type { Logger } from 'pino';
 import type { Engine, NodeReport } from '@taskpulse/engine';
@@ -43,6 +45,8 @@ function bump(counts: Map<string, number>, key: string, by: number): void {
 }
 
 export interface NodeHeartbeat {
+  /** The counts changed: report them within `coalesceMs`, together with any other change until then. */
+  changed(): void;
   /** Stops reporting, waits for a report in flight, then removes this node's report. */
   stop(): Promise<void>;
 }
@@ -53,14 +57,34 @@ export function startNodeHeartbeat(options: {
   nodeId: string;
   counts: NodeCounts;
   intervalMs: number;
+  /** Delay of a report on change; changes within it share one report. Default 250. */
+  coalesceMs?: number;
   metrics: GatewayMetrics;
   logger: Logger;
 }): NodeHeartbeat {
   const { engine, nodeId, counts, metrics, logger } = options;
+  const coalesceMs = options.coalesceMs ?? 250;
   const ttlSeconds = Math.max(1, Math.ceil((3 * options.intervalMs) / 1000));
   let inFlight: Promise<void> | undefined;
+  /** Counts changed since the last report started. */
+  let dirty = false;
+  let soon: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const schedule = () => {
+    if (soon !== undefined || stopped) return;
+    soon = setTimeout(() => {
+      soon = undefined;
+      beat();
+    }, coalesceMs);
+    soon.unref();
+  };
   const beat = () => {
-    if (inFlight) return; // the previous report is still on its way; the next tick carries fresher counts
+    if (stopped) return;
+    if (inFlight) {
+      dirty = true; // the report on its way may predate a change: one more follows it
+      return;
+    }
+    dirty = false;
     inFlight = engine
       .reportNode(counts.report(nodeId), ttlSeconds)
       .catch((error: unknown) => {
@@ -69,13 +93,20 @@ export function startNodeHeartbeat(options: {
       })
       .finally(() => {
         inFlight = undefined;
+        if (dirty) schedule();
       });
   };
   beat();
   const timer = setInterval(beat, options.intervalMs);
   timer.unref();
   return {
+    changed() {
+      dirty = true;
+      if (!inFlight) schedule();
+    },
     async stop() {
+      stopped = true;
+      clearTimeout(soon);
       clearInterval(timer);
       await inFlight;
       await engine.removeNode(nodeId).catch((error: unknown) => {

@@ -11,6 +11,11 @@ export interface GatewayLimits {
   /** Unsent bytes a socket may have before it is closed as a slow consumer (4000). Default 1 MiB. */
   maxBackpressureBytes: number;
   /**
+   * Unsent bytes past which a socket leaves its topics and its progress frames are conflated (per task
+   * only the newest waits; statuses and broadcasts queue); see slow-sockets.ts. Default 64 KiB, below the hard limit.
+   */
+  softBackpressureBytes: number;
+  /**
    * How often buffered bytes are checked, in ms. Default 1000: the scan visits every socket, and at 250 ms
    * it was a sixth of an idle-ish node's CPU (profile under S2); the bound on a slow socket's memory is
    * the limit plus one second of its frames.
@@ -18,10 +23,18 @@ export interface GatewayLimits {
   backpressureCheckMs: number;
   /** Task subscriptions per connection. Default LIMITS.subscriptionsPerConnection. */
   subscriptionsPerConnection: number;
-  /** Largest client frame; uWebSockets.js closes bigger ones with 1009. Default LIMITS.clientFrameBytes. */
+  /** Largest client frame handled; bigger ones get a `frame_too_large` error frame. Default LIMITS.clientFrameBytes. */
   clientFrameBytes: number;
-  /** Seconds without traffic before a socket is dropped; pings go out automatically before that. 0 or 8..960. Default 60. */
-  idleTimeoutSeconds: number;
+  /**
+   * Client frames over this close the connection with 1009 after the frames queued for it. Default 64 KiB.
+   * uWebSockets.js itself reads frames up to 16 times this (capped at 16 MiB) and drops bigger ones without a close frame.
+   */
+  clientFrameHardCapBytes: number;
+  /**
+   * Seconds between liveness checks: a socket quiet this long is pinged, and one that answers neither the
+   * ping nor anything else is closed with 4001 within two intervals (dead-peers.ts). Default 25, as Centrifugo.
+   */
+  pingIntervalSeconds: number;
   /**
    * Seconds a connection's session (user, project, task subscriptions with positions) outlives it, so that
    * a reconnect with `old_client_id` alone (the guide's reconnect URL) restores it. Default 120.
@@ -78,8 +91,10 @@ export function resolveLimits(given: Partial<GatewayLimits> = {}): GatewayLimits
     maxBackpressureBytes: given.maxBackpressureBytes ?? 1 << 20,
     backpressureCheckMs: given.backpressureCheckMs ?? 1000,
     subscriptionsPerConnection: given.subscriptionsPerConnection ?? LIMITS.subscriptionsPerConnection,
+    softBackpressureBytes: given.softBackpressureBytes ?? Math.min(64 * 1024, given.maxBackpressureBytes ?? 1 << 20),
     clientFrameBytes: given.clientFrameBytes ?? LIMITS.clientFrameBytes,
-    idleTimeoutSeconds: given.idleTimeoutSeconds ?? 60,
+    clientFrameHardCapBytes: given.clientFrameHardCapBytes ?? 64 * 1024,
+    pingIntervalSeconds: given.pingIntervalSeconds ?? 25,
     sessionTtlSeconds: given.sessionTtlSeconds ?? 120,
     sessionRefreshMs: given.sessionRefreshMs ?? 1000,
     rate: { ...DEFAULT_RATE_LIMIT, ...given.rate },
@@ -91,10 +106,12 @@ export function resolveLimits(given: Partial<GatewayLimits> = {}): GatewayLimits
   whole('limits.sessionTtlSeconds', limits.sessionTtlSeconds, 1, 86_400);
   whole('limits.sessionRefreshMs', limits.sessionRefreshMs, 10, 600_000);
   whole('limits.subscriptionsPerConnection', limits.subscriptionsPerConnection, 1, 1_000_000);
+  whole('limits.softBackpressureBytes', limits.softBackpressureBytes, 1024, limits.maxBackpressureBytes);
   whole('limits.clientFrameBytes', limits.clientFrameBytes, 128, 16 << 20);
-  whole('limits.idleTimeoutSeconds', limits.idleTimeoutSeconds, 0, 960);
-  if (limits.idleTimeoutSeconds > 0 && limits.idleTimeoutSeconds < 8) {
-    throw new GatewayOptionError('limits.idleTimeoutSeconds', '0 (off) or from 8 to 960', limits.idleTimeoutSeconds);
+  whole('limits.clientFrameHardCapBytes', limits.clientFrameHardCapBytes, limits.clientFrameBytes, 16 << 20);
+  // A fraction of a second is allowed so tests can watch dead peers being found quickly.
+  if (!(limits.pingIntervalSeconds >= 0.1 && limits.pingIntervalSeconds <= 3600)) {
+    throw new GatewayOptionError('limits.pingIntervalSeconds', 'a number of seconds from 0.1 to 3600', limits.pingIntervalSeconds);
   }
   if (!(limits.rate.perSecond > 0)) throw new GatewayOptionError('limits.rate.perSecond', 'a positive number', limits.rate.perSecond);
   whole('limits.rate.burst', limits.rate.burst, 1, 1_000_000);

@@ -37,6 +37,9 @@ describe('configuration', () => {
       maxBackpressureBytes: 1 << 20,
       sessionTtlSeconds: 120,
       sessionRefreshMs: 1000,
+      softBackpressureBytes: 64 * 1024,
+      clientFrameHardCapBytes: 64 * 1024,
+      pingIntervalSeconds: 25,
       logLevel: 'info',
       auth: { mode: 'insecure', allowedOrigins: ['*'] },
       maxConnectionsPerUser: 0,
@@ -59,6 +62,9 @@ describe('configuration', () => {
     expect(configError({ NODE_ID: 'has space' }).message).toMatch(/^NODE_ID must be an id/);
     expect(configError({ HEARTBEAT_INTERVAL_MS: '5' }).message).toMatch(/^HEARTBEAT_INTERVAL_MS must be a whole number from 100/);
     expect(configError({ MAX_BACKPRESSURE_BYTES: '-1' }).variable).toBe('MAX_BACKPRESSURE_BYTES');
+    expect(configError({ SOFT_BACKPRESSURE_BYTES: String(2 << 20) }).message).toMatch(/^SOFT_BACKPRESSURE_BYTES must be a whole number from 1024 to 1048576/);
+    expect(configError({ CLIENT_FRAME_HARD_CAP_BYTES: '100' }).variable).toBe('CLIENT_FRAME_HARD_CAP_BYTES');
+    expect(configError({ PING_INTERVAL_SECONDS: '0' }).variable).toBe('PING_INTERVAL_SECONDS');
     expect(configError({ LOG_LEVEL: 'loud' }).message).toMatch(/^LOG_LEVEL must be one of fatal, error/);
     expect(configError({ HOST: 'a host' }).variable).toBe('HOST');
   });

@@ -201,14 +201,54 @@ describe.each(ENGINE_KINDS)('subscribing (%s engine)', (kind) => {
     expect(errors[5]!.payload.message).toMatch(/binary/);
   });
 
-  it('drops a connection that sends a frame over the size limit (uWebSockets.js closes it at once)', async () => {
-    const { connect, gateway } = await setup();
+  it('answers a frame over the size limit with frame_too_large and keeps the connection', async () => {
+    const { connect } = await setup();
     const client = await connect();
-    client.sendRaw(JSON.stringify({ action: 'ping', request_id: 'x', pad: 'y'.repeat(5000) }));
-    // uWebSockets.js force-closes (1009 on the server side); the client sees the TCP close as 1006.
-    expect([1006, 1009]).toContain((await client.closed).code);
-    expect(client.frames.filter((f) => f.type === 'ack')).toEqual([]);
+    client.sendRaw(JSON.stringify({ action: 'ping', request_id: 'big', pad: 'y'.repeat(5000) }));
+    const error = await client.next((f) => f.type === 'error');
+    expect(error).toMatchObject({ request_id: 'big', payload: { code: 'frame_too_large', field: 'frame' } });
+    expect(error.payload.message).toMatch(/at most 4096 bytes, got 50\d\d/);
+    client.send({ action: 'ping', request_id: 'after' });
+    expect(await client.next((f) => f.request_id === 'after')).toMatchObject({ type: 'ack', action: 'ping' });
+    client.send({ action: 'subscribe', task_id: 'task-after-big', request_id: 's' });
+    expect(await client.next((f) => f.request_id === 's')).toMatchObject({ type: 'ack', action: 'subscribe' });
+  });
+
+  it('closes with 1009 and a reason on a frame over the hard cap, after the frames queued before it', async () => {
+    const { connect, gateway } = await setup({ clientFrameHardCapBytes: 16 * 1024 });
+    const client = await connect();
+    client.sendRaw('not json');
+    client.sendRaw(JSON.stringify({ action: 'ping', request_id: 'mid', pad: 'y'.repeat(8000) }));
+    client.send({ action: 'ping', request_id: 'p1' });
+    client.sendRaw(JSON.stringify({ action: 'ping', request_id: 'huge', pad: 'y'.repeat(20_000) }));
+    const { code, reason } = await client.closed;
+    expect(code).toBe(1009);
+    expect(reason).toMatch(/over the hard cap of 16384/);
+    expect(client.frames.slice(1).map((f) => f.payload?.code ?? f.request_id)).toEqual(['bad_request', 'frame_too_large', 'p1']);
     await waitFor('server side closed', () => gateway.connectionCount() === 0);
+    expect(await gateway.metrics.registry.getSingleMetricAsString('taskpulse_gateway_message_too_big_closes_total')).toMatch(/ 1$/m);
+  });
+
+  it('refuses the 101st subscription with the default limit and keeps serving the connection', async () => {
+    const { connect } = await setup();
+    const client = await connect();
+    for (let i = 0; i < 100; i++) client.send({ action: 'subscribe', task_id: `many-${i}`, request_id: `s${i}` });
+    await waitFor('100 acks', () => client.frames.filter((f) => f.type === 'ack').length === 100, 20_000);
+    const refused = await subscribed(client, 'many-100');
+    expect(refused).toMatchObject({ type: 'error', payload: { code: 'too_many_subscriptions' } });
+    client.send({ action: 'ping', request_id: 'alive' });
+    expect(await client.next((f) => f.request_id === 'alive')).toMatchObject({ type: 'ack', action: 'ping' });
+  });
+
+  it('answers frames over the rate with rate_limited and serves the connection again once it slows down', async () => {
+    const { connect } = await setup({ rate: { perSecond: 20, burst: 2, maxStrikes: 50 } });
+    const client = await connect();
+    for (let i = 0; i < 5; i++) client.send({ action: 'ping', request_id: `b${i}` });
+    await waitFor('three refusals', () => client.frames.filter((f) => f.payload?.code === 'rate_limited').length === 3);
+    await new Promise((r) => setTimeout(r, 200));
+    client.send({ action: 'ping', request_id: 'later' });
+    expect(await client.next((f) => f.request_id === 'later')).toMatchObject({ type: 'ack', action: 'ping' });
+    expect(client.frames.filter((f) => f.type === 'ack').map((f) => f.request_id)).toEqual(['b0', 'b1', 'later']);
   });
 
   it('rate-limits frames with rate_limited errors and closes sustained abuse with 4501', async () => {

@@ -35,6 +35,11 @@ export interface StreamPosition {
 
 export interface ProgressFrame extends StreamPosition {
   type: 'progress';
+  /**
+   * Present (true) when older progress frames of this task were skipped for this client because it read
+   * too slowly: the offset jumps past them. Status frames are never skipped. See apps/gateway slow-sockets.ts.
+   */
+  conflated?: true;
   task_id: string;
   payload: ProgressPayload;
 }

@@ -17,5 +17,5 @@ export const LIMITS = {
   /** Bytes of one client -> server frame. */
   clientFrameBytes: 4096,
   /** Task subscriptions one connection may hold. */
-  subscriptionsPerConnection: 1000,
+  subscriptionsPerConnection: 100,
 } as const;

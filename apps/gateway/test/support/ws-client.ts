@@ -21,9 +21,9 @@ export interface TestClient {
 
 const open = new Set<TestClient>();
 
-/** Connects and waits for the `connected` frame. */
-export async function connectClient(url: string): Promise<TestClient> {
-  const ws = new WebSocket(url);
+/** Connects and waits for the `connected` frame; `options` go to the `ws` client (e.g. autoPong). */
+export async function connectClient(url: string, options?: WebSocket.ClientOptions): Promise<TestClient> {
+  const ws = new WebSocket(url, options);
   const frames: Frame[] = [];
   ws.on('message', (data) => frames.push(JSON.parse(data.toString())));
   ws.on('error', () => {}); // surfaced through `closed` and the waits; a test asserting on errors listens itself

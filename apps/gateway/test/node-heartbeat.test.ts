@@ -1,0 +1,38 @@
+/** The node report on change: coalesced to at most one report per window, and never a stale last word. */
+import { describe, expect, it } from 'vitest';
+import { createMemoryEngine, type NodeReport } from '@taskpulse/engine';
+import { waitFor } from '@taskpulse/testkit';
+import { createGatewayMetrics } from '../src/metrics';
+import { NodeCounts, startNodeHeartbeat } from '../src/node-heartbeat';
+import { newPrefix, silentLogger } from './support/engines';
+
+describe('node heartbeat on change', () => {
+  it('reports a burst of changes in few coalesced reports, the last one carrying the final counts', async () => {
+    const engine = createMemoryEngine({ prefix: newPrefix() });
+    const reports: NodeReport[] = [];
+    const reportNode = engine.reportNode.bind(engine);
+    engine.reportNode = async (report, ttl) => {
+      reports.push(structuredClone(report));
+      await new Promise((r) => setTimeout(r, 30)); // a report in flight while changes keep coming
+      return reportNode(report, ttl);
+    };
+    const counts = new NodeCounts();
+    const heartbeat = startNodeHeartbeat({ engine, nodeId: 'n1', counts, intervalMs: 60_000, coalesceMs: 100, metrics: createGatewayMetrics(), logger: silentLogger });
+    await waitFor('the first report', () => reports.length === 1);
+    const started = Date.now();
+    for (let i = 0; i < 50; i++) {
+      counts.add(`u${i % 5}`, undefined);
+      heartbeat.changed();
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const burstMs = Date.now() - started;
+    await waitFor('the final counts reported', async () => (await engine.connectionStats()).total_clients === 50, 2000);
+    // One report per coalescing window at most (plus the one in flight when the burst ended).
+    expect(reports.length - 1).toBeLessThanOrEqual(Math.ceil(burstMs / 100) + 1);
+    expect(reports.length - 1).toBeGreaterThanOrEqual(2);
+    expect(reports.at(-1)!.total).toBe(50);
+    await heartbeat.stop();
+    expect((await engine.connectionStats()).nodes).toBe(0);
+    await engine.close();
+  });
+});
