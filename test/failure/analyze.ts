@@ -176,6 +176,14 @@ function judgeTask(
     }
     last = f.offset;
   }
+  // Frames published after the last one received never arrived (the terminal check names the task too).
+  const finalEpoch = epoch ?? [...published.keys()][0];
+  const offsets = finalEpoch === undefined ? undefined : published.get(finalEpoch);
+  const newest = offsets ? Math.max(0, ...offsets.keys()) : 0;
+  if (newest > last) {
+    figures.lost += newest - last;
+    problem(`${client.name}: ${task} frames ${last + 1}..${newest} (epoch ${finalEpoch}) never arrived`);
+  }
 }
 
 /** The figures as a fixed-width table for the test output. */

@@ -63,14 +63,17 @@ async function run(title: string, faults: (fleet: Fleet, records: ClientRecord[]
     userId: `user-${i % 5}`,
     projectId: 'failure-test',
     tasks: tasksOf(i, tasks),
-    // Half leave the restore to the server (the guide's reconnect URL alone), half also resubscribe as the guide does.
-    mode: i % 2 === 0 ? 'restore' : 'resubscribe',
+    mode: 'restore',
     backoffMs: [100, 500],
     maxReconnects: 100,
   }));
   for (let i = 0; i < clients.length; i += 50) await Promise.all(clients.slice(i, i + 50).map((c) => c.start()));
   const spread = new Set(clients.map((c) => c.upstream));
   expect(spread.size, 'nginx spreads clients over both gateways').toBe(2);
+  // On each gateway, half leave the restore to the server (the guide's reconnect URL alone), half also resubscribe as the guide does.
+  for (const upstream of spread) {
+    for (const [k, c] of clients.filter((x) => x.upstream === upstream).entries()) c.options.mode = k % 2 === 0 ? 'restore' : 'resubscribe';
+  }
 
   const perPublisher = Math.ceil(tasks.length / plan.publishers);
   const total = plan.rate * plan.seconds;
@@ -94,6 +97,14 @@ async function run(title: string, faults: (fleet: Fleet, records: ClientRecord[]
       `  all settled               ${String(settled !== false).padStart(9)}\n` +
       (figures.problems.length ? `  problems (first ${figures.problems.length}):\n    ${figures.problems.join('\n    ')}\n` : ''),
   );
+  if (process.env.FAILURE_DEBUG) {
+    for (const r of records.filter((x) => x.killedConn !== undefined).slice(0, 4)) {
+      const summary = r.events.filter((e) => e.k !== 'frame').map((e) => JSON.stringify(e)).join('\n');
+      const perConn = new Map<number, number>();
+      for (const e of r.events) if (e.k === 'frame') perConn.set(e.conn, (perConn.get(e.conn) ?? 0) + 1);
+      console.log(r.name, r.killedConn, [...perConn], '\n', summary);
+    }
+  }
   if (figures.problems.length) console.log(fleet.logs());
   expect(reports.reduce((s, r) => s + r.unpublished.terminal + r.unpublished.start, 0), 'start and terminal events all published').toBe(0);
   return { figures, reports, killedClients: records.filter((r) => r.killedConn !== undefined).length };

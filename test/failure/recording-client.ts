@@ -23,6 +23,7 @@ export interface RecordingClientOptions {
   userId: string;
   projectId: string;
   tasks: string[];
+  /** May be changed before the first reconnect (the test balances modes over the gateways once it knows where each client landed). */
   mode: 'restore' | 'resubscribe';
   /** The guide waits 2 s, 4 s, … up to 30 s; the test waits min..max ms. */
   backoffMs?: [number, number];
@@ -94,8 +95,10 @@ export class RecordingClient {
     ws.on('close', (code) => {
       if (closed) return;
       closed = true;
+      // The test's own close at the end is no event of the run.
+      if (this.stopped) return;
       this.events.push({ k: 'close', conn, code, at: Date.now() });
-      if (this.stopped || this.ws !== ws) return;
+      if (this.ws !== ws) return;
       if (this.reconnects >= (this.options.maxReconnects ?? 100)) return;
       const [min, max] = this.options.backoffMs ?? [100, 500];
       const delay = Math.min(max, min * 2 ** this.attempts++) + Math.random() * min;
