@@ -10,6 +10,7 @@
  * runs the issue's full size (500 clients on 50 tasks, 1,000 events/s for 30 s).
  */
 import { randomUUID } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import { waitFor } from '@taskpulse/testkit';
 import { analyze, formatFigures, type ClientRecord, type Figures } from './analyze';
@@ -75,6 +76,11 @@ async function run(title: string, faults: (fleet: Fleet, records: ClientRecord[]
     for (const [k, c] of clients.filter((x) => x.upstream === upstream).entries()) c.options.mode = k % 2 === 0 ? 'restore' : 'resubscribe';
   }
 
+  // Whether this process keeps up with the frames (else its sockets back up and the gateways see a slow consumer).
+  const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+  loopDelay.enable();
+  const cpuBefore = process.cpuUsage();
+  const wallBefore = Date.now();
   const perPublisher = Math.ceil(tasks.length / plan.publishers);
   const total = plan.rate * plan.seconds;
   const publishers = Array.from({ length: plan.publishers }, (_, p) =>
@@ -85,6 +91,9 @@ async function run(title: string, faults: (fleet: Fleet, records: ClientRecord[]
   const [reports] = await Promise.all([Promise.all(publishers.map((p) => p.report)), faults(fleet, records)]);
 
   const settled = await waitFor('every terminal status at every client', () => clients.every((c) => c.done()), SETTLE_MS, 200).catch(() => false);
+  loopDelay.disable();
+  const cpu = process.cpuUsage(cpuBefore);
+  const cpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / (Date.now() - wallBefore)) * 100);
   const conflation = await fleet.conflated();
   await Promise.all(clients.map((c) => c.stop()));
   const figures = analyze(records, reports, conflation);
@@ -95,6 +104,9 @@ async function run(title: string, faults: (fleet: Fleet, records: ClientRecord[]
       `  publisher retries         ${String(retries).padStart(9)}\n  unpublished               ${String(unpublished).padStart(9)}\n` +
       `  clients of killed gateway ${String(records.filter((r) => r.killedConn !== undefined).length).padStart(9)}\n` +
       `  all settled               ${String(settled !== false).padStart(9)}\n` +
+      `  test process CPU %        ${String(cpuPercent).padStart(9)}\n` +
+      `  event loop delay p99 ms   ${String(Math.round(loopDelay.percentile(99) / 1e6)).padStart(9)}\n` +
+      `  event loop delay max ms   ${String(Math.round(loopDelay.max / 1e6)).padStart(9)}\n` +
       (figures.problems.length ? `  problems (first ${figures.problems.length}):\n    ${figures.problems.join('\n    ')}\n` : ''),
   );
   if (process.env.FAILURE_DEBUG) {
