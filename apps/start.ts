@@ -79,7 +79,11 @@ async function main(): Promise<void> {
     logger: logger.child({ part: 'gateway' }),
     metricsRegistry: registry,
     heartbeatIntervalMs: config.gateway.heartbeatIntervalMs,
-    limits: { maxBackpressureBytes: config.gateway.maxBackpressureBytes },
+    limits: {
+      maxBackpressureBytes: config.gateway.maxBackpressureBytes,
+      sessionTtlSeconds: config.gateway.sessionTtlSeconds,
+      sessionRefreshMs: config.gateway.sessionRefreshMs,
+    },
     ...(config.gateway.nodeId === undefined ? {} : { nodeId: config.gateway.nodeId }),
     fallback: createInjectFallback(api, { bodyLimit: DEFAULT_BODY_LIMIT, logger }),
   });

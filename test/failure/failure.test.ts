@@ -146,7 +146,7 @@ describe.skipIf(!nginxBinary)('failure test: two gateways behind nginx, a gatewa
       await sleep(plan.seconds * 300);
       await killGatewayA(fleet, records);
       await sleep(plan.seconds * 300);
-      await fleet.redis.restart({ downMs: 1000 });
+      await fleet.restartRedis(1000);
     });
     expect(killedClients, 'some clients were on the killed gateway').toBeGreaterThan(0);
     // A restore may repeat what was sent since the session's last refresh (SESSION_REFRESH_MS=1000): allow 2 s of a task's frames.

@@ -28,6 +28,8 @@ export interface Fleet {
   nginx: Nginx;
   /** Starts a publisher process for `tasks`; resolves with its report once it exits 0. */
   publish(name: string, tasks: string[], rate: number, count: number, deadlineMs: number): { process: ManagedProcess; report: Promise<PublisherReport> };
+  /** Restarts Redis as an operator would: SHUTDOWN (the AOF is written), `downMs` away, started again on the same port and data. */
+  restartRedis(downMs: number): Promise<void>;
   /** FLUSHALL on the fleet's Redis: every task's history and every session are gone. */
   flushRedis(): Promise<void>;
   /** True when a gateway's /metrics shows a conflation counter above 0. */
@@ -53,7 +55,8 @@ export async function startFleet(nginxBinary: string, prefix: string): Promise<F
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    const redis = await startRedisServer([], { persistence: true });
+    // Persistence on: history survives the restart (fsync every second; the restart shuts down cleanly, writing it all).
+    const redis = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'everysec']);
     started.push(() => redis.stop());
     const env = baseEnv(redis.url, prefix);
     const gateways: Gateway[] = [];
@@ -93,6 +96,17 @@ export async function startFleet(nginxBinary: string, prefix: string): Promise<F
           return JSON.parse(readFileSync(out, 'utf8')) as PublisherReport;
         })();
         return { process, report };
+      },
+      async restartRedis(downMs) {
+        const exited = new Promise((r) => redis.process.once('exit', r));
+        const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
+        await client.connect();
+        // SHUTDOWN closes the connection instead of answering: that is its success.
+        await client.shutdown().catch(() => {});
+        client.disconnect();
+        await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
+        await new Promise((r) => setTimeout(r, downMs));
+        await redis.restart();
       },
       async flushRedis() {
         const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });

@@ -37,6 +37,8 @@ export const STATUS_BY_CODE: Record<ErrorCode, number> = {
   rate_limited: 429,
   internal: 500,
   unavailable: 503,
+  unauthorized: 401,
+  frame_too_large: 413,
 };
 
 export interface ErrorBody {

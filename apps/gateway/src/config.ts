@@ -29,6 +29,10 @@ export interface GatewaySettings {
   heartbeatIntervalMs: number;
   /** MAX_BACKPRESSURE_BYTES, default 1 MiB: a socket with more unsent bytes is closed as a slow consumer. */
   maxBackpressureBytes: number;
+  /** SESSION_TTL_SECONDS, default 120: how long a connection's session (and its subscriptions) outlives it for a resume. */
+  sessionTtlSeconds: number;
+  /** SESSION_REFRESH_MS, default 1000: how often live sessions are saved; bounds what a restore after kill -9 repeats. */
+  sessionRefreshMs: number;
   /** LOG_LEVEL, default info. */
   logLevel: LogLevel;
 }
@@ -47,6 +51,8 @@ export function readGatewaySettings(env: Env = process.env): GatewaySettings {
     keyPrefix: readName(env, 'KEY_PREFIX', 'tp'),
     heartbeatIntervalMs: readInt(env, 'HEARTBEAT_INTERVAL_MS', 5000, 100, 600_000),
     maxBackpressureBytes: readInt(env, 'MAX_BACKPRESSURE_BYTES', 1 << 20, 16_384, 1 << 30),
+    sessionTtlSeconds: readInt(env, 'SESSION_TTL_SECONDS', 120, 1, 86_400),
+    sessionRefreshMs: readInt(env, 'SESSION_REFRESH_MS', 1000, 10, 600_000),
     logLevel: readLogLevel(env),
   };
   const nodeId = readString(env, 'NODE_ID', { problem: idProblem, expected: 'an id of letters, digits and _ . : @ -' });

@@ -17,7 +17,7 @@ import {
   userChannel,
   type ErrorCode,
 } from '@taskpulse/protocol';
-import type { Engine } from '@taskpulse/engine';
+import type { ConnectionSession, Engine, SessionIdentity, TaskPosition } from '@taskpulse/engine';
 import type { BroadcastChannels } from './broadcast-channels';
 import type { FanOut } from './fan-out';
 import type { GatewayMetrics } from './metrics';
@@ -41,6 +41,8 @@ export interface ConnectionContext {
   /** Handed to each connection's task subscriptions. */
   subscriptions: SubscriptionContext;
   rateLimit: RateLimit;
+  /** Counts task subscriptions restored from a resumed session. */
+  restoredSubscriptions: { inc(by?: number): void };
   /** Told when the connection opens and closes (counts, the drain list). */
   onOpen(connection: Connection): void;
   onClose(connection: Connection): void;
@@ -65,14 +67,27 @@ export class Connection implements SubscriberSocket {
   private isClosed = false;
   private limiter: FrameRateLimiter | undefined;
   private taskSubscriptions: TaskSubscriptions | undefined;
+  /** Who the session store keeps (identity.ts claims included when the identity carries them). */
+  private readonly who: SessionIdentity;
 
+  /** `restore`: the task subscriptions of the session this connection resumes (`old_client_id`), if any. */
   constructor(
     identity: ConnectionIdentity,
     private readonly ctx: ConnectionContext,
+    private restore?: Record<string, TaskPosition>,
   ) {
     this.clientId = identity.clientId;
     this.userId = identity.userId;
     this.projectId = identity.projectId;
+    this.who = sessionIdentity(identity);
+  }
+
+  /** The tasks at the moment the socket closed, for the final session save. */
+  private closedTasks: Record<string, TaskPosition> | undefined;
+
+  /** The session to keep: who, and each task subscription with the newest position sent. */
+  session(): ConnectionSession {
+    return { who: this.who, tasks: this.closedTasks ?? this.taskSubscriptions?.positions() ?? {} };
   }
 
   /** The connection's task subscriptions, made on first use. */
@@ -101,7 +116,14 @@ export class Connection implements SubscriberSocket {
       ws.subscribe(channel);
       broadcasts.join(channel, fanOut.project);
     }
-    ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId), false);
+    const restore = this.restore;
+    this.restore = undefined;
+    const restoredTasks = restore ? Object.keys(restore) : undefined;
+    ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId, restoredTasks), false);
+    if (!restore) return;
+    // Queued before any client frame can arrive, so a client's own resubscribe of the same task gets the ack only.
+    for (const [taskId, position] of Object.entries(restore)) this.tasks.restore(taskId, position);
+    this.ctx.restoredSubscriptions.inc(restoredTasks!.length);
   }
 
   /** One client frame. The ArrayBuffer is only valid during this call, so it is decoded at once. */
@@ -153,6 +175,7 @@ export class Connection implements SubscriberSocket {
     if (this.isClosed) return;
     this.isClosed = true;
     this.ws = undefined;
+    this.closedTasks = this.taskSubscriptions?.positions() ?? {};
     this.taskSubscriptions?.closeAll();
     const { broadcasts, fanOut } = this.ctx;
     const prefix = this.ctx.engine.prefix;
@@ -194,6 +217,17 @@ export class Connection implements SubscriberSocket {
   end(code: number, reason: string): void {
     this.ws?.end(code, reason);
   }
+}
+
+/** The identity as the session store keeps it; `projects` and `subject` ride along once the identity has them. */
+function sessionIdentity(identity: ConnectionIdentity): SessionIdentity {
+  const { userId, projectId, projects, subject } = identity as ConnectionIdentity & { projects?: readonly string[]; subject?: string };
+  const who: SessionIdentity = {};
+  if (userId !== undefined) who.userId = userId;
+  if (projectId !== undefined) who.projectId = projectId;
+  if (projects !== undefined) who.projects = [...projects];
+  if (subject !== undefined) who.subject = subject;
+  return who;
 }
 
 /** On the error path only: the request_id and task_id of a rejected frame, when they can be read, to echo back. */

@@ -12,6 +12,7 @@ import { CLOSE_CODES } from '@taskpulse/protocol';
 import { watchBackpressure, type BackpressureWatch } from './backpressure';
 import { BroadcastChannels } from './broadcast-channels';
 import { Connection, type ConnectionContext, type SocketData } from './connection';
+import { createDeliveryMetrics } from './delivery-metrics';
 import { createFanOut } from './fan-out';
 import { registerHttpRoutes } from './http-routes';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics';
@@ -19,6 +20,8 @@ import { describeNativeBuild } from './native-build';
 import { NodeCounts, startNodeHeartbeat, type NodeHeartbeat } from './node-heartbeat';
 import { resolveLimits, type GatewayOptions } from './options';
 import { PendingWork } from './pending-work';
+import { SessionKeeper } from './session-keeper';
+import { TaskRelay } from './task-relay';
 import { createUpgradeHandler } from './upgrade';
 
 /** The WebSocket path from the guide. */
@@ -62,6 +65,19 @@ export function createGateway(options: GatewayOptions): Gateway {
   const fanOut = createFanOut(app, metrics);
   const pending = new PendingWork();
   const connections = new Set<Connection>();
+  const delivery = createDeliveryMetrics(metrics.registry);
+  // Task frames go engine → relay (positions, outage repair) → fan-out (topic publish).
+  const relay = new TaskRelay({ engine, publish: fanOut.task, metrics: delivery, logger, pending });
+  const sessions = new SessionKeeper({
+    engine,
+    connections,
+    ttlSeconds: limits.sessionTtlSeconds,
+    refreshMs: limits.sessionRefreshMs,
+    metrics,
+    delivery,
+    logger,
+    pending,
+  });
   const counts = new NodeCounts();
   let listenSocket: us_listen_socket | undefined;
   let port: number | undefined;
@@ -77,32 +93,30 @@ export function createGateway(options: GatewayOptions): Gateway {
     metrics,
     logger,
     rateLimit: limits.rate,
-    subscriptions: { engine, fanOut: fanOut.task, metrics, logger, pending, maxSubscriptions: limits.subscriptionsPerConnection },
+    subscriptions: {
+      engine,
+      fanOut: relay.listener,
+      relay,
+      sessionChanged: () => sessions.soon(),
+      metrics,
+      logger,
+      pending,
+      maxSubscriptions: limits.subscriptionsPerConnection,
+    },
+    restoredSubscriptions: delivery.restoredSubscriptions,
     onOpen(connection) {
       connections.add(connection);
       counts.add(connection.userId, connection.projectId);
       metrics.connections.inc();
-      rememberSession(connection);
+      sessions.soon();
     },
     onClose(connection) {
       connections.delete(connection);
       counts.remove(connection.userId, connection.projectId);
       metrics.connections.dec();
-      rememberSession(connection); // the resume window counts from the disconnect
+      sessions.closed(connection); // the exact final session; the resume window counts from the disconnect
     },
   };
-
-  /** Keeps who the connection is, for a reconnect with `old_client_id`; failures are logged and counted. */
-  function rememberSession(connection: Connection): void {
-    const { clientId, userId, projectId } = connection;
-    if (userId === undefined && projectId === undefined) return;
-    const session = userId === undefined ? { projectId } : projectId === undefined ? { userId } : { userId, projectId };
-    const work = engine.saveSession(clientId, session, limits.sessionTtlSeconds).catch((error: unknown) => {
-      metrics.engineFailures.inc({ operation: 'save_session' });
-      logger.warn({ err: error, clientId }, 'saving the connection session failed; a reconnect with old_client_id will start anonymous');
-    });
-    void pending.track(work);
-  }
 
   app.ws<SocketData>(WS_PATH, {
     compression: uWS.DISABLED,
@@ -115,7 +129,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       metrics,
       accepting: () => !draining,
       loadSession: (clientId) => engine.loadSession(clientId),
-      createSocketData: (identity) => ({ connection: new Connection(identity, connectionContext) }),
+      createSocketData: (identity, resumed) => ({ connection: new Connection(identity, connectionContext, resumed?.tasks) }),
     }),
     open: (ws) => ws.getUserData().connection.opened(ws),
     message: (ws, message, isBinary) => ws.getUserData().connection.received(message, isBinary),
@@ -135,6 +149,8 @@ export function createGateway(options: GatewayOptions): Gateway {
     if (listenSocket) uWS.us_listen_socket_close(listenSocket);
     listenSocket = undefined;
     backpressure?.stop();
+    sessions.stop();
+    relay.stop();
     const ended = connections.size;
     // Each end() runs the close handler synchronously, which starts the engine unregistrations.
     for (const connection of [...connections]) connection.end(CLOSE_CODES.drain, 'server draining: reconnect');
@@ -165,6 +181,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           port = uWS.us_socket_local_port(token as unknown as us_socket);
           const intervalMs = options.heartbeatIntervalMs ?? 5000;
           heartbeat = startNodeHeartbeat({ engine, nodeId, counts, intervalMs, metrics, logger });
+          sessions.start();
           backpressure = watchBackpressure({
             connections,
             limitBytes: limits.maxBackpressureBytes,

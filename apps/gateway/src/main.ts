@@ -22,7 +22,11 @@ async function main(): Promise<void> {
     logger,
     metricsRegistry: registry,
     heartbeatIntervalMs: config.heartbeatIntervalMs,
-    limits: { maxBackpressureBytes: config.maxBackpressureBytes },
+    limits: {
+      maxBackpressureBytes: config.maxBackpressureBytes,
+      sessionTtlSeconds: config.sessionTtlSeconds,
+      sessionRefreshMs: config.sessionRefreshMs,
+    },
   });
 
   exitOnSignals(logger, 'draining the gateway', async () => {

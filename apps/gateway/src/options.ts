@@ -22,10 +22,12 @@ export interface GatewayLimits {
   /** Seconds without traffic before a socket is dropped; pings go out automatically before that. 0 or 8..960. Default 60. */
   idleTimeoutSeconds: number;
   /**
-   * Seconds a closed connection's identity (user, project) is kept, so that a reconnect with
-   * `old_client_id` alone (the guide's reconnect URL) gets it back. Default 600.
+   * Seconds a connection's session (user, project, task subscriptions with positions) outlives it, so that
+   * a reconnect with `old_client_id` alone (the guide's reconnect URL) restores it. Default 120.
    */
   sessionTtlSeconds: number;
+  /** How often live connections' sessions are written (changed ones) or their ttl extended, in ms. Default 1000. */
+  sessionRefreshMs: number;
   /** Client frames per connection. */
   rate: RateLimit;
 }
@@ -73,12 +75,14 @@ export function resolveLimits(given: Partial<GatewayLimits> = {}): GatewayLimits
     subscriptionsPerConnection: given.subscriptionsPerConnection ?? LIMITS.subscriptionsPerConnection,
     clientFrameBytes: given.clientFrameBytes ?? LIMITS.clientFrameBytes,
     idleTimeoutSeconds: given.idleTimeoutSeconds ?? 60,
-    sessionTtlSeconds: given.sessionTtlSeconds ?? 600,
+    sessionTtlSeconds: given.sessionTtlSeconds ?? 120,
+    sessionRefreshMs: given.sessionRefreshMs ?? 1000,
     rate: { ...DEFAULT_RATE_LIMIT, ...given.rate },
   };
   whole('limits.maxBackpressureBytes', limits.maxBackpressureBytes, 1024, 2 ** 31 - 1);
   whole('limits.backpressureCheckMs', limits.backpressureCheckMs, 10, 60_000);
   whole('limits.sessionTtlSeconds', limits.sessionTtlSeconds, 1, 86_400);
+  whole('limits.sessionRefreshMs', limits.sessionRefreshMs, 10, 600_000);
   whole('limits.subscriptionsPerConnection', limits.subscriptionsPerConnection, 1, 1_000_000);
   whole('limits.clientFrameBytes', limits.clientFrameBytes, 128, 16 << 20);
   whole('limits.idleTimeoutSeconds', limits.idleTimeoutSeconds, 0, 960);

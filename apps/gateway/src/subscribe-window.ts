@@ -38,6 +38,11 @@ export class SubscribeWindow {
     else if (this.phase === 'bridging') this.bridge(frame);
   };
 
+  /** The newest position the socket was sent (epoch undefined while it was sent no task frame with one). */
+  get position(): { offset: number; epoch: string | undefined } {
+    return { offset: this.sentOffset, epoch: this.sentEpoch };
+  }
+
   /** True while the window forwards frames itself (the socket is not on the topic yet). */
   get bridging(): boolean {
     return this.phase === 'bridging';
@@ -58,6 +63,16 @@ export class SubscribeWindow {
     this.held = [];
     if (caughtUp) this.finish();
     else this.phase = 'bridging';
+  }
+
+  /**
+   * The engine link was lost (task-relay.ts): no frame can be on its way any more, so a bridging window
+   * joins the topic now and the relay's repair covers what follows.
+   */
+  joinNow(): void {
+    if (this.phase !== 'bridging' || this.socket.closed) return;
+    this.socket.subscribeTopic(this.topic);
+    this.finish();
   }
 
   /** Stops forwarding (unsubscribe or close); the owner removes the engine registration. */

@@ -12,18 +12,23 @@ import {
   taskChannel,
   type ClientMessage,
 } from '@taskpulse/protocol';
-import type { ChannelListener, Engine } from '@taskpulse/engine';
+import type { ChannelListener, Engine, TaskPosition } from '@taskpulse/engine';
 import type { GatewayMetrics } from './metrics';
 import type { PendingWork } from './pending-work';
 import { readTaskState } from './read-task-state';
 import { SubscribeWindow } from './subscribe-window';
 import type { SubscriberSocket } from './subscriber-socket';
+import type { TaskRelay } from './task-relay';
 
 /** Shared by every connection of one gateway. */
 export interface SubscriptionContext {
   engine: Engine;
-  /** The gateway's one task fan-out listener. */
+  /** The gateway's one task fan-out listener (the relay's, see task-relay.ts). */
   fanOut: ChannelListener;
+  /** Where each topic stands; a subscription holds its channel there while it exists. */
+  relay: TaskRelay;
+  /** A connection's subscriptions changed: its session should be saved soon. */
+  sessionChanged(): void;
   metrics: GatewayMetrics;
   logger: Logger;
   pending: PendingWork;
@@ -39,7 +44,12 @@ interface Entry {
   window?: SubscribeWindow;
   /** Set once the state was sent: from then on the entry owns its engine registrations. */
   delivered: boolean;
+  /** The position the subscribe asked to resume from: the session's until the state was sent. */
+  requested?: TaskPosition;
 }
+
+/** The position of a task subscribed but not delivered anything yet. */
+const NO_POSITION: TaskPosition = { offset: 0, epoch: '' };
 
 /** A connection's task subscriptions. */
 export class TaskSubscriptions {
@@ -68,9 +78,39 @@ export class TaskSubscriptions {
     this.enqueue(msg.task_id, () => this.runUnsubscribe(msg));
   }
 
+  /**
+   * Restores a subscription of a resumed session through the same path as a client's subscribe (same
+   * checks, same per-task queue, so a client subscribe racing it gets the ack only); the ack has no request_id.
+   */
+  restore(taskId: string, position: TaskPosition): void {
+    const msg: SubscribeMessage = position.epoch === '' ? { action: 'subscribe', task_id: taskId } : { action: 'subscribe', task_id: taskId, ...position };
+    this.enqueue(taskId, () => this.runSubscribe(msg));
+  }
+
+  /**
+   * Each task with the newest position the socket was sent: its window's while it has one, else its
+   * topic's (every socket on a topic got the same frames), else the position it asked for.
+   */
+  positions(): Record<string, TaskPosition> {
+    const tasks: Record<string, TaskPosition> = {};
+    for (const [taskId, entry] of this.entries) {
+      let position: TaskPosition | undefined;
+      if (!entry.delivered) position = entry.requested;
+      else if (entry.window) {
+        const sent = entry.window.position;
+        if (sent.epoch !== undefined) position = { offset: sent.offset, epoch: sent.epoch };
+      } else position = this.ctx.relay.position(entry.channel);
+      tasks[taskId] = position ?? NO_POSITION;
+    }
+    return tasks;
+  }
+
   /** The socket closed: leave the engine for delivered subscriptions; ones still being set up undo themselves. */
   closeAll(): void {
-    for (const entry of this.entries.values()) if (entry.delivered) this.release(entry, 'close');
+    for (const entry of this.entries.values()) {
+      if (entry.delivered) this.release(entry, 'close');
+      this.ctx.relay.drop(entry.channel);
+    }
     this.ctx.metrics.subscriptions.dec(this.entries.size);
     this.entries.clear();
   }
@@ -110,14 +150,19 @@ export class TaskSubscriptions {
       return;
     }
     const channel = taskChannel(ctx.engine.prefix, taskId);
+    const position = msg.offset !== undefined && msg.epoch !== undefined ? { offset: msg.offset, epoch: msg.epoch } : undefined;
     const entry: Entry = { channel, delivered: false };
+    if (position) entry.requested = position;
     const window = new SubscribeWindow(socket, channel, () => {
       entry.window = undefined;
+      ctx.relay.seed(channel, window.position, window);
       this.leave(channel, window.listener, 'subscribe');
     });
     entry.window = window;
     this.entries.set(taskId, entry);
+    ctx.relay.hold(channel);
     ctx.metrics.subscriptions.inc();
+    ctx.sessionChanged();
 
     const joined = await this.join(channel, window.listener, taskId);
     if (!joined) return this.abandon(taskId, entry, requestId, 'subscribe');
@@ -125,7 +170,6 @@ export class TaskSubscriptions {
 
     let state;
     try {
-      const position = msg.offset !== undefined && msg.epoch !== undefined ? { offset: msg.offset, epoch: msg.epoch } : undefined;
       state = await readTaskState(ctx.engine, taskId, position);
     } catch (error) {
       ctx.metrics.engineFailures.inc({ operation: 'read' });
@@ -138,6 +182,7 @@ export class TaskSubscriptions {
     entry.delivered = true;
     const { recovered, offset, epoch } = state;
     window.deliver(state, encodeAckFrame('subscribe', { taskId, requestId, recovered, offset, epoch }));
+    if (window.bridging) ctx.relay.bridge(channel, window);
   }
 
   private async runUnsubscribe(msg: UnsubscribeMessage): Promise<void> {
@@ -146,6 +191,8 @@ export class TaskSubscriptions {
     const entry = this.entries.get(msg.task_id);
     if (entry) {
       this.entries.delete(msg.task_id);
+      this.ctx.relay.drop(entry.channel);
+      this.ctx.sessionChanged();
       this.ctx.metrics.subscriptions.dec();
       socket.unsubscribeTopic(entry.channel);
       this.release(entry, 'unsubscribe');
@@ -187,6 +234,8 @@ export class TaskSubscriptions {
   private abandon(taskId: string, entry: Entry, requestId: string | undefined, step: 'subscribe' | 'read'): void {
     if (this.entries.get(taskId) !== entry) return;
     this.entries.delete(taskId);
+    this.ctx.relay.drop(entry.channel);
+    this.ctx.sessionChanged();
     this.ctx.metrics.subscriptions.dec();
     const what = step === 'subscribe' ? 'join the task channel' : 'read the task state';
     this.socket.sendError('unavailable', `could not ${what}: the engine is not reachable; try again`, { requestId, taskId });

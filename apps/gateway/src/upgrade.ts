@@ -2,14 +2,15 @@
  * `GET /api/v1/ws?user_id=…&project_id=…` → WebSocket. Both ids are optional, but an id that is present
  * must be valid, else HTTP 400 with a JSON error naming it. The guide's reconnect URL carries only
  * `old_client_id`: then the identity is restored from that client's session (kept by the gateway for
- * sessionTtlSeconds after it closed) before upgrading; an unknown or expired id connects anonymously.
+ * sessionTtlSeconds after it closed) before upgrading, and the new connection restores its task
+ * subscriptions (connection.ts); an unknown or expired id connects anonymously.
  * The request object dies when this handler returns, so everything needed is copied out first; an
  * abort handler is registered before any answer, as uWebSockets.js requires, and checked after the wait.
  */
 import { randomBytes } from 'node:crypto';
 import type { HttpRequest, HttpResponse, us_socket_context_t } from 'uWebSockets.js';
 import { idProblem, type ErrorCode } from '@taskpulse/protocol';
-import type { ConnectionSession } from '@taskpulse/engine';
+import type { ConnectionSession, SessionIdentity } from '@taskpulse/engine';
 import type { ConnectionIdentity, SocketData } from './connection';
 import type { GatewayMetrics } from './metrics';
 import { sendJson } from './http-reply';
@@ -20,8 +21,8 @@ export interface UpgradeContext {
   accepting(): boolean;
   /** The session a closed connection left behind, or null. */
   loadSession(clientId: string): Promise<ConnectionSession | null>;
-  /** Makes the per-socket data for an accepted identity. */
-  createSocketData(identity: ConnectionIdentity): SocketData;
+  /** Makes the per-socket data for an accepted identity; `resumed` is the session of `old_client_id`, if one was found. */
+  createSocketData(identity: ConnectionIdentity, resumed?: ConnectionSession): SocketData;
 }
 
 /** A fresh client id: 128 random bits as 32 hex characters, unguessable. */
@@ -53,13 +54,13 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
       const problem = idProblem(value);
       if (problem) return refuse('400 Bad Request', 'bad_request', `${field} ${problem}`, field);
     }
-    const accept = (who: ConnectionSession) => {
+    const accept = (who: SessionIdentity, resumed?: ConnectionSession) => {
       if (aborted) return;
       if (!ctx.accepting()) return refuse('503 Service Unavailable', 'unavailable', 'this gateway is draining; connect again to reach another node');
       const identity: ConnectionIdentity = { clientId: newClientId() };
       if (who.userId !== undefined) identity.userId = who.userId;
       if (who.projectId !== undefined) identity.projectId = who.projectId;
-      const data = ctx.createSocketData(identity);
+      const data = ctx.createSocketData(identity, resumed);
       res.cork(() => {
         res.upgrade(data, secWebSocketKey, secWebSocketProtocol, secWebSocketExtensions, context);
       });
@@ -68,7 +69,7 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
     if (oldClientId === undefined || userId !== undefined || projectId !== undefined) return accept({ userId, projectId });
     if (!ctx.accepting()) return refuse('503 Service Unavailable', 'unavailable', 'this gateway is draining; connect again to reach another node');
     ctx.loadSession(oldClientId).then(
-      (session) => accept(session ?? {}),
+      (session) => (session ? accept(session.who, session) : accept({})),
       () => refuse('503 Service Unavailable', 'unavailable', 'the session of old_client_id could not be read; try again'),
     );
   };

@@ -44,7 +44,7 @@ describe.each(ENGINE_KINDS)('connecting (%s engine)', (kind) => {
     const first = await connectClient(wsUrl('user_id=user-123&project_id=project-456'));
     await first.close();
     const back = await connectClient(wsUrl(`old_client_id=${first.clientId}`));
-    expect(back.frames[0]!.payload).toEqual({ client_id: back.clientId, user_id: 'user-123', project_id: 'project-456' });
+    expect(back.frames[0]!.payload).toEqual({ client_id: back.clientId, user_id: 'user-123', project_id: 'project-456', restored_tasks: [] });
     expect(back.clientId).not.toBe(first.clientId);
     const frame = encodeBroadcastFrame('user', 'task-456', { progress: 50, message: 'after reconnect' });
     await waitFor('the user channel live', async () => (await engine.broadcast(userChannel(engine.prefix, 'user-123'), frame)) > 0);
@@ -121,11 +121,15 @@ describe.each(ENGINE_KINDS)('connecting (%s engine)', (kind) => {
     await waitFor('reconnect scheduled', () => timers.length === 1);
     timers.shift()!();
     await waitFor('second connected', () => messages.filter((m) => m.type === 'connected').length === 2);
-    await waitFor('resubscribed', () => messages.filter((m) => m.type === 'ack' && m.task_id === taskId).length === 2);
+    // The server restored the subscription (an ack without request_id) and the snippet's own resubscribe got an ack too.
+    await waitFor('restored and resubscribed', () => messages.filter((m) => m.type === 'ack' && m.task_id === taskId).length === 3);
+    expect(messages.filter((m) => m.type === 'connected')[1].payload.restored_tasks).toEqual([taskId]);
     expect(messages.filter((m) => m.type === 'connected')[1].payload.client_id).not.toBe(firstId);
     await waitFor('one connection left', () => gateway.connectionCount() === 1);
     await publish(engine, { kind: 'start', taskId });
     await waitFor('status after reconnect', () => messages.some((m) => m.type === 'status' && m.task_id === taskId));
+    await new Promise((r) => setTimeout(r, 100)); // a duplicate would arrive now
+    expect(messages.filter((m) => m.type === 'status' && m.task_id === taskId)).toHaveLength(1);
     guide.ws().onclose = null;
     guide.ws().close();
   });

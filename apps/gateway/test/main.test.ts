@@ -35,6 +35,8 @@ describe('configuration', () => {
       keyPrefix: 'tp',
       heartbeatIntervalMs: 5000,
       maxBackpressureBytes: 1 << 20,
+      sessionTtlSeconds: 120,
+      sessionRefreshMs: 1000,
       logLevel: 'info',
     });
     const config = loadGatewayConfig({ REDIS_URL: 'redis://r:6379', PORT: '9000', NODE_ID: 'gw-1', KEY_PREFIX: 'x' });

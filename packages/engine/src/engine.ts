@@ -123,6 +123,8 @@ export interface PubSub {
   unsubscribe(channel: string, listener: ChannelListener): Promise<void>;
   /** Publishes a ready frame on a channel (user and project broadcasts); resolves to the receiving processes (Redis) or listeners (memory). */
   broadcast(channel: string, frame: string | Buffer): Promise<number>;
+  /** Tells `listener` about subscriber link changes (the memory engine never loses its link); returns the unsubscribe. */
+  onLinkChange(listener: (event: LinkEvent) => void): () => void;
 }
 
 /** Gateway nodes' connection counts, each report expiring after its ttl. */
@@ -135,19 +137,50 @@ export interface NodeRegistry {
   connectionStats(): Promise<ConnectionStats>;
 }
 
-/** Who a connection was: kept for a while after it closes, so a reconnect with `old_client_id` gets it back. */
-export interface ConnectionSession {
+/** Who a connection is: the identity a resume by `old_client_id` gets back. */
+export interface SessionIdentity {
   userId?: string;
   projectId?: string;
+  /** Extra projects the connection's token granted. */
+  projects?: string[];
+  /** The JWT `sub` that created the session (jwt mode; absent in insecure mode). */
+  subject?: string;
+}
+
+/** Where a task subscription stands: the newest offset (and its epoch) delivered to the connection. */
+export interface TaskPosition {
+  offset: number;
+  epoch: string;
+}
+
+/**
+ * A connection's session: who it is and each subscribed task with the last position delivered to it,
+ * kept while the connection lives and for a resume window after it closes.
+ */
+export interface ConnectionSession {
+  who: SessionIdentity;
+  /** By task id; a task subscribed but not yet delivered has offset 0 and an empty epoch. */
+  tasks: Record<string, TaskPosition>;
 }
 
 /** Connection sessions by client id, each expiring after its ttl. */
 export interface SessionStore {
-  /** Keeps `clientId`'s session for `ttlSeconds` from now, replacing an earlier one. */
+  /** Keeps `clientId`'s session for `ttlSeconds` from now, replacing an earlier one whole (atomically). */
   saveSession(clientId: string, session: ConnectionSession, ttlSeconds: number): Promise<void>;
+  /** Saves many sessions in one round trip (each replaced atomically); for the gateway's periodic refresh. */
+  saveSessions(sessions: ReadonlyArray<{ clientId: string; session: ConnectionSession }>, ttlSeconds: number): Promise<void>;
+  /** Extends the ttl of sessions that did not change, in one round trip; unknown ids are ignored. */
+  touchSessions(clientIds: readonly string[], ttlSeconds: number): Promise<void>;
   /** The session of `clientId`, or null when it is unknown or expired. */
   loadSession(clientId: string): Promise<ConnectionSession | null>;
 }
+
+/**
+ * The subscriber link's changes: `lost` when the connection that carries channel frames went away (frames
+ * published from then on are missed), `restored` once it is back and every registered channel is
+ * subscribed again. Frames missed in between must be repaired from history by whoever relays them.
+ */
+export type LinkEvent = 'lost' | 'restored';
 
 export interface Engine extends TaskStore, PubSub, NodeRegistry, SessionStore {
   readonly kind: 'memory' | 'redis';

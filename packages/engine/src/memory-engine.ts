@@ -17,6 +17,7 @@ import type {
   ChannelListener,
   ConnectionSession,
   ConnectionStats,
+  LinkEvent,
   DedupeKey,
   Engine,
   HistoryPage,
@@ -29,7 +30,7 @@ import type {
 } from './engine';
 import { TaskFinishedError } from './errors';
 import { historyPage } from './history-page';
-import { checkAfterOffset, checkDedupeKey, checkLimit, checkTtl, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
+import { checkAfterOffset, checkDedupeKey, checkLimit, checkTtl, copySession, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
 import { ListenerRegistry } from './listener-registry';
 
 interface MemoryTask {
@@ -65,6 +66,7 @@ export class MemoryEngine implements Engine {
   private readonly listeners = new ListenerRegistry();
   private readonly nodes = new Map<string, { report: NodeReport; expiresAt: number }>();
   private readonly sessions = new Map<string, { session: ConnectionSession; expiresAt: number }>();
+  private readonly linkListeners = new Set<(event: LinkEvent) => void>();
   private closed = false;
 
   constructor(options: MemoryEngineOptions = {}) {
@@ -206,7 +208,21 @@ export class MemoryEngine implements Engine {
 
   async saveSession(clientId: string, session: ConnectionSession, ttlSeconds: number): Promise<void> {
     checkTtl(ttlSeconds);
-    this.sessions.set(clientId, { session: { ...session }, expiresAt: this.now() + ttlSeconds * 1000 });
+    this.sessions.set(clientId, { session: copySession(session), expiresAt: this.now() + ttlSeconds * 1000 });
+  }
+
+  async saveSessions(sessions: ReadonlyArray<{ clientId: string; session: ConnectionSession }>, ttlSeconds: number): Promise<void> {
+    checkTtl(ttlSeconds);
+    for (const { clientId, session } of sessions) await this.saveSession(clientId, session, ttlSeconds);
+  }
+
+  async touchSessions(clientIds: readonly string[], ttlSeconds: number): Promise<void> {
+    checkTtl(ttlSeconds);
+    const expiresAt = this.now() + ttlSeconds * 1000;
+    for (const clientId of clientIds) {
+      const kept = this.sessions.get(clientId);
+      if (kept && kept.expiresAt > this.now()) kept.expiresAt = expiresAt;
+    }
   }
 
   async loadSession(clientId: string): Promise<ConnectionSession | null> {
@@ -216,7 +232,18 @@ export class MemoryEngine implements Engine {
       this.sessions.delete(clientId);
       return null;
     }
-    return { ...kept.session };
+    return copySession(kept.session);
+  }
+
+  /** Lets a test play a subscriber link loss and return, as the Redis engine reports them. */
+  simulateLink(event: LinkEvent): void {
+    for (const listener of [...this.linkListeners]) listener(event);
+  }
+
+  /** One process, no link to lose: fires only through simulateLink. */
+  onLinkChange(listener: (event: LinkEvent) => void): () => void {
+    this.linkListeners.add(listener);
+    return () => this.linkListeners.delete(listener);
   }
 }
 

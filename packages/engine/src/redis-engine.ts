@@ -9,6 +9,7 @@ import type {
   ChannelListener,
   ConnectionSession,
   ConnectionStats,
+  LinkEvent,
   DedupeKey,
   Engine,
   HistoryPage,
@@ -41,7 +42,18 @@ export interface RedisEngineOptions {
   connectionName?: string;
   /** Extra ioredis options for both connections (TLS, timeouts, retry strategy). */
   redisOptions?: RedisOptions;
+  /**
+   * How often the command connection is PINGed, in ms (default 1000): a PING unanswered for this long
+   * marks the engine not ready (a stalled Redis keeps its sockets open, so connection status alone misses it).
+   */
+  healthCheckMs?: number;
 }
+
+/**
+ * A command unanswered this long fails with EngineUnavailableError (ioredis `commandTimeout`), so a stalled
+ * Redis cannot hang a publisher. Its outcome is then unknown: Redis may still run it when it wakes up.
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2000;
 
 /** Creates the Redis engine; connections open at once, commands queue until they are ready (see `ready()`). */
 export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
@@ -60,6 +72,9 @@ export class RedisEngine implements Engine {
   private readonly sessions: RedisSessionStore;
   private readonly logger: EngineLogger;
   private closed = false;
+  /** Set while a health PING has been unanswered for longer than the interval. */
+  private stalled = false;
+  private readonly healthTimer: NodeJS.Timeout;
 
   constructor(options: RedisEngineOptions) {
     this.prefix = options.prefix ?? 'tp';
@@ -67,7 +82,8 @@ export class RedisEngine implements Engine {
     const now = options.now ?? Date.now;
     const name = options.connectionName ?? 'taskpulse';
     // a request waits through a few reconnect attempts, then fails as EngineUnavailableError instead of hanging
-    const base: RedisOptions = { maxRetriesPerRequest: 3, ...options.redisOptions };
+    // and a command a stalled Redis never answers fails after DEFAULT_COMMAND_TIMEOUT_MS
+    const base: RedisOptions = { maxRetriesPerRequest: 3, commandTimeout: DEFAULT_COMMAND_TIMEOUT_MS, ...options.redisOptions };
     this.commands = new Redis(options.url, { ...base, connectionName: `${name}:cmd` });
     this.subscriberConnection = new Redis(options.url, { ...base, connectionName: `${name}:sub`, autoResubscribe: false });
     for (const [role, connection] of [
@@ -87,11 +103,39 @@ export class RedisEngine implements Engine {
     this.subscriber = new RedisSubscriber(this.subscriberConnection, this.logger);
     this.nodes = new RedisNodeRegistry(this.commands, this.prefix, now, this.logger);
     this.sessions = new RedisSessionStore(this.commands, this.prefix);
+    this.healthTimer = this.startHealthCheck(options.healthCheckMs ?? 1000);
+  }
+
+  /** PINGs every `everyMs`; a PING outstanding for longer than that marks the engine stalled until it returns. */
+  private startHealthCheck(everyMs: number): NodeJS.Timeout {
+    let sentAt: number | undefined;
+    const timer = setInterval(() => {
+      if (sentAt !== undefined) {
+        if (Date.now() - sentAt > everyMs && !this.stalled) {
+          this.stalled = true;
+          this.logger.warn({ waitedMs: Date.now() - sentAt }, 'redis does not answer PING: engine not ready');
+        }
+        return;
+      }
+      if (this.commands.status !== 'ready') return;
+      sentAt = Date.now();
+      this.commands.ping().then(
+        () => {
+          sentAt = undefined;
+          this.stalled = false;
+        },
+        () => {
+          sentAt = undefined; // the connection's own events (close, error) say what happened; the next tick tries again
+        },
+      );
+    }, everyMs);
+    timer.unref();
+    return timer;
   }
 
   /** True while both connections are ready and every subscribed channel is confirmed on the current connection. */
   isReady(): boolean {
-    return !this.closed && this.commands.status === 'ready' && this.subscriber.isLive();
+    return !this.closed && !this.stalled && this.commands.status === 'ready' && this.subscriber.isLive();
   }
 
   /** Resolves once `isReady()`; throws EngineUnavailableError after `timeoutMs`. For start-up and tests. */
@@ -112,6 +156,7 @@ export class RedisEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearInterval(this.healthTimer);
     await this.subscriber.close();
     await Promise.all([quit(this.commands, this.logger), quit(this.subscriberConnection, this.logger)]);
   }
@@ -171,8 +216,21 @@ export class RedisEngine implements Engine {
     return this.sessions.saveSession(clientId, session, ttlSeconds);
   }
 
+  saveSessions(sessions: ReadonlyArray<{ clientId: string; session: ConnectionSession }>, ttlSeconds: number): Promise<void> {
+    return this.sessions.saveSessions(sessions, ttlSeconds);
+  }
+
+  touchSessions(clientIds: readonly string[], ttlSeconds: number): Promise<void> {
+    return this.sessions.touchSessions(clientIds, ttlSeconds);
+  }
+
   loadSession(clientId: string): Promise<ConnectionSession | null> {
     return this.sessions.loadSession(clientId);
+  }
+
+  /** `lost` when the subscriber connection closes, `restored` once it is back and resubscribed. */
+  onLinkChange(listener: (event: LinkEvent) => void): () => void {
+    return this.subscriber.onLinkChange(listener);
   }
 
   connectionStats(): Promise<ConnectionStats> {

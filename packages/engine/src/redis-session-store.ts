@@ -1,9 +1,19 @@
-/** Connection sessions in Redis: one JSON value per client id with a PX expiry. */
-import type { Redis } from 'ioredis';
-import type { ConnectionSession, SessionStore } from './engine';
+/**
+ * Connection sessions in Redis: one hash per client id, `<prefix>:s:<client_id>`, with field `who` (the
+ * identity as JSON) and one field `t:<taskId>` = `<offset>:<epoch>` per subscribed task, and a PX expiry.
+ * A save replaces the whole hash atomically (lua/save-session-1.lua: DEL, HSET, PEXPIRE), so a reader never
+ * sees half of one; a batch is one pipeline of such scripts (each touches one key, so it holds on a cluster).
+ */
+import type { ChainableCommander, Redis } from 'ioredis';
+import type { ConnectionSession, SessionStore, TaskPosition } from './engine';
+import { loadLuaScript } from './lua-scripts';
 import { redisCall } from './redis-call';
 import { sessionKey } from './redis-keys';
-import { checkTtl, parseSession } from './shared';
+import { checkTtl, formatPosition, parseIdentity, parsePosition } from './shared';
+
+const TASK_FIELD = 't:';
+/** DEL, HSET, PEXPIRE of one session as one atomic step (a pipeline cannot hold a MULTI in ioredis's types). */
+const saveSessionScript = loadLuaScript('save-session');
 
 /** SessionStore on the engine's command connection. */
 export class RedisSessionStore implements SessionStore {
@@ -12,15 +22,53 @@ export class RedisSessionStore implements SessionStore {
     private readonly prefix: string,
   ) {}
 
-  async saveSession(clientId: string, session: ConnectionSession, ttlSeconds: number): Promise<void> {
+  saveSession(clientId: string, session: ConnectionSession, ttlSeconds: number): Promise<void> {
+    return this.saveSessions([{ clientId, session }], ttlSeconds);
+  }
+
+  async saveSessions(sessions: ReadonlyArray<{ clientId: string; session: ConnectionSession }>, ttlSeconds: number): Promise<void> {
     checkTtl(ttlSeconds);
-    const key = sessionKey(this.prefix, clientId);
-    const value = JSON.stringify(session);
-    await redisCall(`save the session of client ${clientId}`, () => this.redis.set(key, value, 'PX', Math.ceil(ttlSeconds * 1000)));
+    if (sessions.length === 0) return;
+    const ttlMs = Math.ceil(ttlSeconds * 1000);
+    const pipeline = this.redis.pipeline();
+    for (const { clientId, session } of sessions) this.queueSave(pipeline, sessionKey(this.prefix, clientId), session, ttlMs);
+    await runPipeline(`save ${sessions.length} connection session(s)`, pipeline);
+  }
+
+  async touchSessions(clientIds: readonly string[], ttlSeconds: number): Promise<void> {
+    checkTtl(ttlSeconds);
+    if (clientIds.length === 0) return;
+    const ttlMs = Math.ceil(ttlSeconds * 1000);
+    const pipeline = this.redis.pipeline();
+    for (const clientId of clientIds) pipeline.pexpire(sessionKey(this.prefix, clientId), ttlMs);
+    await runPipeline(`refresh ${clientIds.length} connection session(s)`, pipeline);
   }
 
   async loadSession(clientId: string): Promise<ConnectionSession | null> {
-    const text = await redisCall(`load the session of client ${clientId}`, () => this.redis.get(sessionKey(this.prefix, clientId)));
-    return text === null ? null : parseSession(text);
+    const fields = await redisCall(`load the session of client ${clientId}`, () => this.redis.hgetall(sessionKey(this.prefix, clientId)));
+    if (fields.who === undefined) return null; // HGETALL answers {} for a missing key
+    const tasks: Record<string, TaskPosition> = {};
+    for (const [field, value] of Object.entries(fields)) {
+      if (!field.startsWith(TASK_FIELD)) continue;
+      const position = parsePosition(value);
+      if (position) tasks[field.slice(TASK_FIELD.length)] = position;
+    }
+    return { who: parseIdentity(fields.who), tasks };
   }
+
+  private queueSave(pipeline: ChainableCommander, key: string, session: ConnectionSession, ttlMs: number): void {
+    const fields: string[] = ['who', JSON.stringify(session.who)];
+    for (const [taskId, position] of Object.entries(session.tasks)) fields.push(TASK_FIELD + taskId, formatPosition(position));
+    // EVAL with the source: a pipeline cannot fall back from EVALSHA per entry, and Redis caches the compiled script anyway
+    pipeline.eval(saveSessionScript.source, 1, key, ttlMs, ...fields);
+  }
+}
+
+/** Runs a pipeline; any failed command (or transaction) fails the call as EngineUnavailableError. */
+function runPipeline(what: string, pipeline: ChainableCommander): Promise<void> {
+  return redisCall(what, async () => {
+    const replies = await pipeline.exec();
+    if (!replies) throw new Error('pipeline was discarded');
+    for (const [error] of replies) if (error) throw error;
+  });
 }

@@ -6,7 +6,7 @@
  * untouched.
  */
 import type { Redis } from 'ioredis';
-import type { ChannelListener } from './engine';
+import type { ChannelListener, LinkEvent } from './engine';
 import type { EngineLogger } from './engine-logger';
 import { EngineUnavailableError } from './errors';
 import { ListenerRegistry } from './listener-registry';
@@ -23,6 +23,9 @@ export class RedisSubscriber {
   /** Bumped on every close and ready, so a resubscription that lost a race does not claim liveness. */
   private generation = 0;
   private closed = false;
+  /** Set when a live link closed, cleared once every channel is subscribed again: one `lost`, one `restored`. */
+  private linkLost = false;
+  private readonly linkListeners = new Set<(event: LinkEvent) => void>();
 
   /** `connection` must be created with `autoResubscribe: false`: this class resubscribes from its registry. */
   constructor(
@@ -34,6 +37,10 @@ export class RedisSubscriber {
     });
     connection.on('close', () => {
       this.generation += 1;
+      if (this.live && !this.closed) {
+        this.linkLost = true;
+        this.emitLink('lost');
+      }
       this.live = false;
       this.confirmed.clear();
     });
@@ -68,6 +75,23 @@ export class RedisSubscriber {
     }
   }
 
+  /** Adds a link listener; returns its removal. */
+  onLinkChange(listener: (event: LinkEvent) => void): () => void {
+    this.linkListeners.add(listener);
+    return () => this.linkListeners.delete(listener);
+  }
+
+  private emitLink(event: LinkEvent): void {
+    this.logger.warn({ event, channels: this.registry.channelNames().length }, 'redis subscriber link changed');
+    for (const listener of [...this.linkListeners]) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.error({ err: error, event }, 'link listener threw');
+      }
+    }
+  }
+
   /** Channels with at least one registration. */
   channels(): string[] {
     return this.registry.channelNames();
@@ -77,6 +101,7 @@ export class RedisSubscriber {
     this.closed = true;
     this.live = false;
     this.registry.clear();
+    this.linkListeners.clear();
   }
 
   /**
@@ -119,6 +144,10 @@ export class RedisSubscriber {
     const failed = results.filter((result) => result.status === 'rejected');
     if (failed.length === 0) {
       this.live = true;
+      if (this.linkLost) {
+        this.linkLost = false;
+        this.emitLink('restored');
+      }
       return;
     }
     this.logger.error(

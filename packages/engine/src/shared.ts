@@ -1,7 +1,7 @@
 /** Small rules both engines share, so that they cannot drift apart. */
 import { randomUUID } from 'node:crypto';
 import { LIMITS } from '@taskpulse/protocol';
-import type { ConnectionSession, ConnectionStats, DedupeKey, NodeReport } from './engine';
+import type { ConnectionSession, ConnectionStats, DedupeKey, NodeReport, SessionIdentity, TaskPosition } from './engine';
 import { EngineArgumentError } from './errors';
 
 /**
@@ -67,11 +67,35 @@ export function checkTtl(ttlSeconds: number): void {
   }
 }
 
-/** A stored session, keeping only its known string fields (what was written may be older code's). */
-export function parseSession(text: string): ConnectionSession {
+/** Who a stored session was, keeping only its known fields (what was written may be older code's). */
+export function parseIdentity(text: string): SessionIdentity {
   const value = JSON.parse(text) as Record<string, unknown>;
-  const session: ConnectionSession = {};
-  if (typeof value.userId === 'string') session.userId = value.userId;
-  if (typeof value.projectId === 'string') session.projectId = value.projectId;
-  return session;
+  const who: SessionIdentity = {};
+  if (typeof value.userId === 'string') who.userId = value.userId;
+  if (typeof value.projectId === 'string') who.projectId = value.projectId;
+  if (typeof value.subject === 'string') who.subject = value.subject;
+  if (Array.isArray(value.projects) && value.projects.every((p) => typeof p === 'string')) who.projects = [...(value.projects as string[])];
+  return who;
+}
+
+/** A task position as stored: `<offset>:<epoch>`. */
+export function formatPosition(position: TaskPosition): string {
+  return `${position.offset}:${position.epoch}`;
+}
+
+/** Reads `<offset>:<epoch>`; undefined when the text is not one. */
+export function parsePosition(text: string): TaskPosition | undefined {
+  const at = text.indexOf(':');
+  const offset = Number(text.slice(0, at));
+  if (at < 1 || !Number.isSafeInteger(offset) || offset < 0) return undefined;
+  return { offset, epoch: text.slice(at + 1) };
+}
+
+/** A deep copy, so that neither engine's caller can change what was stored. */
+export function copySession(session: ConnectionSession): ConnectionSession {
+  const who: SessionIdentity = { ...session.who };
+  if (session.who.projects) who.projects = [...session.who.projects];
+  const tasks: Record<string, TaskPosition> = {};
+  for (const [taskId, position] of Object.entries(session.tasks)) tasks[taskId] = { offset: position.offset, epoch: position.epoch };
+  return { who, tasks };
 }

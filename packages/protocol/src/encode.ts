@@ -133,8 +133,8 @@ export function encodeBroadcastFrame(scope: 'user' | 'project', taskId: string, 
 }
 
 /** The first frame of every connection. */
-export function encodeConnectedFrame(clientId: string, userId?: string, projectId?: string): string {
-  return json({ type: 'connected', payload: { client_id: clientId, user_id: userId, project_id: projectId } });
+export function encodeConnectedFrame(clientId: string, userId?: string, projectId?: string, restoredTasks?: readonly string[]): string {
+  return json({ type: 'connected', payload: { client_id: clientId, user_id: userId, project_id: projectId, restored_tasks: restoredTasks } });
 }
 
 /** An error frame; `requestId` and `taskId` echo the request it answers. */

@@ -61,7 +61,8 @@ export interface BroadcastFrame {
 
 export interface ConnectedFrame {
   type: 'connected';
-  payload: { client_id: string; user_id?: string; project_id?: string };
+  /** `restored_tasks`: the task subscriptions restored from `old_client_id`'s session (each then gets an ack). */
+  payload: { client_id: string; user_id?: string; project_id?: string; restored_tasks?: string[] };
 }
 
 export interface ErrorFrame {
@@ -74,7 +75,8 @@ export interface ErrorFrame {
 /** The answer to a subscribe or unsubscribe; on subscribe, `recovered` says whether a resume was exact. */
 export interface AckFrame {
   type: 'ack';
-  action: 'subscribe' | 'unsubscribe' | 'ping';
+  /** `resync`: after an engine outage the task's history could not cover the hole; state frames precede it. */
+  action: 'subscribe' | 'unsubscribe' | 'ping' | 'resync';
   task_id?: string;
   request_id?: string;
   payload: { recovered?: boolean; offset?: number; epoch?: string };

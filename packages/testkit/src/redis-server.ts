@@ -1,10 +1,9 @@
 /**
- * A private redis-server for tests and benchmarks: its own free port, nothing on disk (unless asked for
- * persistence), stopped with the process that started it. Never the machine's shared Redis on 6379.
- * Failure tests can restart it on the same port and directory (`restart`), as an outage would.
+ * A private redis-server for tests and benchmarks: its own free port, nothing on disk, stopped with the
+ * process that started it. Never the machine's shared Redis on 6379.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,21 +13,17 @@ import { waitFor } from './wait-for';
 export interface RedisServer {
   url: string;
   port: number;
-  /** The running redis-server (a new one after each restart). */
+  /** The running redis-server (a new one after `restart`). */
   readonly process: ChildProcess;
-  /** The server's own directory (its AOF files with persistence on); removed by `stop`. */
+  /** The data directory (kept across restarts; an append-only file there survives a kill with `--appendonly yes`). */
   dir: string;
   /**
-   * Stops the server (SHUTDOWN, which writes the AOF first, or SIGKILL with `kill`), waits `downMs`, and
-   * starts it again on the same port and directory: with persistence on, what was written survives.
+   * Kills the server with SIGKILL (a crash: nothing flushed beyond what its fsync policy wrote) and starts a
+   * new one on the same port and directory with the same arguments; `flush` empties the directory first,
+   * so the new server starts without data. Resolves once the new server answers PING.
    */
-  restart(options?: { kill?: boolean; downMs?: number }): Promise<void>;
+  restart(options?: { flush?: boolean }): Promise<void>;
   stop(): Promise<void>;
-}
-
-export interface RedisServerOptions {
-  /** Append-only file on (fsync every second) in the server's directory, so data survives `restart`. */
-  persistence?: boolean;
 }
 
 /** The path of redis-server, installing it with apt-get when missing and we are root; throws how to install otherwise. */
@@ -82,35 +77,13 @@ function ping(port: number): Promise<boolean> {
   });
 }
 
-/** Sends one inline command and resolves with the first reply line ('' when the connection closed first). */
-function command(port: number, line: string): Promise<string> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: '127.0.0.1' });
-    socket.setTimeout(2000);
-    socket.once('connect', () => socket.write(`${line}\r\n`));
-    socket.once('data', (data) => {
-      socket.destroy();
-      resolve(data.toString());
-    });
-    socket.once('close', () => resolve(''));
-    socket.once('error', () => resolve(''));
-    socket.once('timeout', () => socket.destroy());
-  });
-}
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
-
-/** Starts redis-server on a free port, persistence off unless `options.persistence`; `extraArgs` are appended as they are. */
-export async function startRedisServer(extraArgs: string[] = [], options: RedisServerOptions = {}): Promise<RedisServer> {
+/** Starts redis-server on a free port with persistence off; `extraArgs` are appended as they are (later ones win). */
+export async function startRedisServer(extraArgs: string[] = []): Promise<RedisServer> {
   const binary = ensureRedisServerBinary();
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'taskpulse-redis-'));
-  const persistence = options.persistence ? ['--appendonly', 'yes', '--appendfsync', 'everysec'] : ['--appendonly', 'no'];
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', ...persistence, '--dir', dir, '--daemonize', 'no', ...extraArgs];
-  let child = await launch(binary, args, port);
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', ...extraArgs];
+  let child = await spawnRedis(binary, args, port);
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   return {
@@ -120,33 +93,28 @@ export async function startRedisServer(extraArgs: string[] = [], options: RedisS
     get process() {
       return child;
     },
-    async restart({ kill = false, downMs = 0 } = {}) {
-      const gone = exited(child);
-      if (kill) child.kill('SIGKILL');
-      else await command(port, 'SHUTDOWN');
-      await Promise.race([gone, new Promise((r) => setTimeout(r, 5000))]);
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await gone;
+    async restart(options = {}) {
+      await killAndWait(child, 'SIGKILL', 3000);
+      if (options.flush) {
+        rmSync(dir, { recursive: true, force: true });
+        mkdirSync(dir, { recursive: true });
       }
-      if (downMs > 0) await new Promise((r) => setTimeout(r, downMs));
-      child = await launch(binary, args, port);
+      child = await spawnRedis(binary, args, port);
     },
     async stop() {
       process.off('exit', killOnExit);
       if (child.exitCode === null && child.signalCode === null) {
-        const gone = exited(child);
-        child.kill('SIGTERM');
-        await Promise.race([gone, new Promise((r) => setTimeout(r, 3000))]);
-        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+        child.kill('SIGCONT'); // a test may have stopped it
+        await killAndWait(child, 'SIGTERM', 3000);
+        if (child.exitCode === null && child.signalCode === null) await killAndWait(child, 'SIGKILL', 3000);
       }
       rmSync(dir, { recursive: true, force: true });
     },
   };
 }
 
-/** Spawns redis-server and resolves once it answers PING on `port`; kills it and throws otherwise. */
-async function launch(binary: string, args: string[], port: number): Promise<ChildProcess> {
+/** Spawns redis-server and waits until it answers PING; kills it and throws when it does not. */
+async function spawnRedis(binary: string, args: string[], port: number): Promise<ChildProcess> {
   const child = spawn(binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (chunk) => (stderr += chunk));
@@ -160,4 +128,12 @@ async function launch(binary: string, args: string[], port: number): Promise<Chi
     throw error;
   }
   return child;
+}
+
+/** Sends `signal` and waits up to `timeoutMs` for the process to exit. */
+async function killAndWait(child: ChildProcess, signal: NodeJS.Signals, timeoutMs: number): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill(signal);
+  await Promise.race([exited, new Promise((r) => setTimeout(r, timeoutMs))]);
 }
