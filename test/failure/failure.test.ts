@@ -158,10 +158,14 @@ describe.skipIf(!nginxBinary)('failure test: two gateways behind nginx, a gatewa
     expect(figures.untold_epoch_changes, 'epoch changes without recovered:false').toBe(0);
   }, RUN_TIMEOUT_MS);
 
-  it('a flushed Redis changes epochs, and every client is told recovered:false and still gets every terminal status', async () => {
-    const { figures } = await run('FLUSHALL mid-run', async (fleet) => {
+  // FLUSHALL on a live Redis (no link loss: the gateway must notice the new epoch in the frames), and a Redis restarted without its data.
+  it.each([
+    ['FLUSHALL mid-run', (f: Fleet) => f.flushRedis()],
+    ['Redis restarted empty mid-run', (f: Fleet) => f.redis.restart({ flush: true })],
+  ])('%s: epochs change, every client is told recovered:false and still gets every terminal status', async (title, fault) => {
+    const { figures } = await run(title, async (fleet) => {
       await sleep(plan.seconds * 500);
-      await fleet.flushRedis();
+      await fault(fleet);
     });
     expect(figures.epoch_changes, 'epochs changed after the flush').toBeGreaterThan(0);
     expect(figures.untold_epoch_changes, 'epoch changes without recovered:false').toBe(0);
