@@ -2,9 +2,9 @@
  * Judges what the failure test's clients recorded against what the publishers published. Per client and
  * task, frames must run gap-free, duplicate-free and in order within an epoch, starting at offset 1
  * (clients subscribe before anything is published). A discontinuity is excused only where the server
- * said `recovered: false` for that task right around it (the state it sends precedes or follows that
- * notice by at most two frames of the task), or, for progress-only gaps, when the gateway conflated
- * frames for a slow socket. Repeats are allowed only to clients of the killed gateway after their
+ * said `recovered: false` for that task right around it (the two frames of the task before that notice,
+ * where the state it sends goes, or the one right after it), or, for progress-only gaps, when the frame after the gap
+ * says `"conflated":true` (the gateway conflated progress for a slow socket). Repeats are allowed only to clients of the killed gateway after their
  * reconnect (sessions are refreshed every SESSION_REFRESH_MS, so a restore can repeat about 1 s):
  * counted apart as redelivered_after_kill.
  */
@@ -62,8 +62,8 @@ export function publishedIndex(reports: PublisherReport[]): Map<string, Map<stri
   return index;
 }
 
-/** Judges every client; `conflation` says whether the gateway reported conflating any frame. */
-export function analyze(clients: ClientRecord[], reports: PublisherReport[], conflation: boolean): Figures {
+/** Judges every client against what the publishers confirmed. */
+export function analyze(clients: ClientRecord[], reports: PublisherReport[]): Figures {
   const index = publishedIndex(reports);
   const terminalPlan: Record<string, string> = Object.assign({}, ...reports.map((r) => r.terminal));
   const figures: Figures = {
@@ -95,7 +95,7 @@ export function analyze(clients: ClientRecord[], reports: PublisherReport[], con
         figures.terminal_missing++;
         problem(`${client.name}: ${task} terminal status ${got ?? 'missing'}, published ${planned ?? 'none'}`);
       }
-      judgeTask(client, task, index.get(task) ?? new Map(), conflation, figures, problem);
+      judgeTask(client, task, index.get(task) ?? new Map(), figures, problem);
     }
   }
   return figures;
@@ -105,7 +105,6 @@ function judgeTask(
   client: ClientRecord,
   task: string,
   published: Map<string, Map<number, Kind>>,
-  conflation: boolean,
   figures: Figures,
   problem: (text: string) => void,
 ): void {
@@ -125,7 +124,8 @@ function judgeTask(
       ackedOn.add(event.conn);
     }
   }
-  const excused = (j: number) => notices.some((p) => j >= p - 2 && j <= p + 1);
+  // The state (newest status and progress frames) precedes its notice; one frame after it is allowed for a notice sent first.
+  const excused = (j: number) => notices.some((p) => j >= p - 2 && j <= p);
   const seen = new Set<string>();
   let epoch: string | undefined;
   let last = 0;
@@ -168,7 +168,7 @@ function judgeTask(
       const kinds = published.get(f.epoch);
       let progressOnly = true;
       for (let o = last + 1; o < f.offset; o++) if (kinds?.get(o) !== 'progress') progressOnly = false;
-      if (conflation && progressOnly) figures.conflated += missing;
+      if (f.conflated && f.type === 'progress' && progressOnly) figures.conflated += missing;
       else {
         figures.lost += missing;
         problem(`${client.name}: ${task} gap ${last + 1}..${f.offset - 1} (epoch ${f.epoch}, connection ${f.conn})`);

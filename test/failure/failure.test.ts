@@ -94,15 +94,16 @@ async function run(title: string, faults: (fleet: Fleet, records: ClientRecord[]
   loopDelay.disable();
   const cpu = process.cpuUsage(cpuBefore);
   const cpuPercent = Math.round(((cpu.user + cpu.system) / 1000 / (Date.now() - wallBefore)) * 100);
-  const conflation = await fleet.conflated();
+  const gatewayConflated = await fleet.conflatedFrames();
   await Promise.all(clients.map((c) => c.stop()));
-  const figures = analyze(records, reports, conflation);
+  const figures = analyze(records, reports);
   const unpublished = reports.reduce((s, r) => s + r.unpublished.start + r.unpublished.progress + r.unpublished.terminal, 0);
   const retries = reports.reduce((s, r) => s + r.retries, 0);
   console.log(
     `${formatFigures(`${title} (${FULL ? 'full' : 'CI'}: ${plan.clients} clients, ${plan.tasks} tasks, ${plan.rate} events/s for ${plan.seconds} s)`, figures)}\n` +
       `  publisher retries         ${String(retries).padStart(9)}\n  unpublished               ${String(unpublished).padStart(9)}\n` +
       `  clients of killed gateway ${String(records.filter((r) => r.killedConn !== undefined).length).padStart(9)}\n` +
+      `  gateway conflated frames  ${String(gatewayConflated).padStart(9)}\n` +
       `  all settled               ${String(settled !== false).padStart(9)}\n` +
       `  test process CPU %        ${String(cpuPercent).padStart(9)}\n` +
       `  event loop delay p99 ms   ${String(Math.round(loopDelay.percentile(99) / 1e6)).padStart(9)}\n` +
@@ -110,7 +111,7 @@ async function run(title: string, faults: (fleet: Fleet, records: ClientRecord[]
       (figures.problems.length ? `  problems (first ${figures.problems.length}):\n    ${figures.problems.join('\n    ')}\n` : ''),
   );
   for (const mode of ['restore', 'resubscribe'] as const) {
-    const m = analyze(records.filter((r) => r.mode === mode), reports, conflation);
+    const m = analyze(records.filter((r) => r.mode === mode), reports);
     console.log(`  ${mode.padEnd(11)} clients: delivered ${m.delivered}, duplicates ${m.duplicates}, redelivered_after_kill ${m.redelivered_after_kill}, lost ${m.lost}, terminal_missing ${m.terminal_missing}`);
   }
   if (process.env.FAILURE_DEBUG) {

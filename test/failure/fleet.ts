@@ -32,8 +32,8 @@ export interface Fleet {
   restartRedis(downMs: number): Promise<void>;
   /** FLUSHALL on the fleet's Redis: every task's history and every session are gone. */
   flushRedis(): Promise<void>;
-  /** True when a gateway's /metrics shows a conflation counter above 0. */
-  conflated(): Promise<boolean>;
+  /** The live gateways' conflated-frame counters summed (metrics named *conflat*; 0 where there is none). */
+  conflatedFrames(): Promise<number>;
   /** Every process's output tail, for failure messages. */
   logs(): string;
   stop(): Promise<void>;
@@ -117,15 +117,14 @@ export async function startFleet(nginxBinary: string, prefix: string): Promise<F
           client.disconnect();
         }
       },
-      async conflated() {
+      async conflatedFrames() {
+        let sum = 0;
         for (const g of gateways) {
           if (g.process.child.exitCode !== null || g.process.child.signalCode !== null) continue;
           const text = await fetch(`http://${g.address}/metrics`).then((r) => r.text(), () => '');
-          for (const line of text.split('\n')) {
-            if (!line.startsWith('#') && /conflat/.test(line) && Number(line.split(' ').pop()) > 0) return true;
-          }
+          for (const line of text.split('\n')) if (!line.startsWith('#') && /conflat\w*_total/.test(line)) sum += Number(line.split(' ').pop()) || 0;
         }
-        return false;
+        return sum;
       },
       logs() {
         const tail = (s: string) => s.slice(-2000);

@@ -10,7 +10,8 @@ import WebSocket from 'ws';
 import { waitFor } from '@taskpulse/testkit';
 
 export type ClientEvent =
-  | { k: 'frame'; task: string; type: 'progress' | 'status'; offset: number; epoch: string; status?: string; conn: number }
+  /** `conflated`: the gateway marked the frame `"conflated":true` (progress frames before it were conflated for a slow socket). */
+  | { k: 'frame'; task: string; type: 'progress' | 'status'; offset: number; epoch: string; status?: string; conflated?: true; conn: number }
   /** The server said the task's sequence restarts here (`recovered: false`), with the position it resumes from when given. */
   | { k: 'told'; task: string; offset?: number; epoch?: string; conn: number }
   /** An ack on a later connection the client did not ask for, or answering its resubscribe: a restored subscription. */
@@ -113,7 +114,9 @@ export class RecordingClient {
     const taskId: string | undefined = typeof f.task_id === 'string' ? f.task_id : undefined;
     if ((f.type === 'progress' || f.type === 'status') && f.scope === undefined && taskId && typeof f.offset === 'number') {
       const status = f.type === 'status' ? f.payload?.status : undefined;
-      this.events.push({ k: 'frame', task: taskId, type: f.type, offset: f.offset, epoch: f.epoch, status, conn });
+      const event: ClientEvent = { k: 'frame', task: taskId, type: f.type, offset: f.offset, epoch: f.epoch, status, conn };
+      if (f.conflated === true) event.conflated = true;
+      this.events.push(event);
       this.last.set(taskId, { offset: f.offset, epoch: f.epoch });
       if (status && TERMINAL.has(status)) this.terminal.set(taskId, status);
       return;
