@@ -107,7 +107,10 @@ describe('redis outage', () => {
     const admin = new Redis(server.url);
     try {
       await publishThrough(publisher, 200, async (i) => {
-        if (i === 60 || i === 140) await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
+        if (i !== 60 && i !== 140) return;
+        // The second kill waits for the first repair: while the subscriber is still reconnecting it would kill nothing.
+        if (i === 140) await waitFor('the first repair done', async () => (await repairs(gateway, 'recovered')) >= TASKS.length, 10_000, 20);
+        await admin.call('CLIENT', 'KILL', 'TYPE', 'pubsub');
       });
     } finally {
       admin.disconnect();
