@@ -63,8 +63,13 @@ export class TaskRelay {
       state.held.push(frame);
       return;
     }
-    if (state) this.forward(channel, state, frame);
-    else this.ctx.publish(channel, frame);
+    if (!state) return this.ctx.publish(channel, frame);
+    const offset = readFrameOffset(frame);
+    const epoch = readFrameEpoch(frame);
+    // A repair's read (command connection) can see a frame whose PUBLISH reaches the subscriber link only
+    // after the channel went live again: the topic already had it.
+    if (epoch === state.epoch && offset <= state.offset) return;
+    this.forward(channel, state, frame, offset, epoch);
   };
 
   /** A subscription starts using the channel (call before registering `listener` with the engine). */
