@@ -103,6 +103,13 @@ export class Connection implements SubscriberSocket, Peer {
   private taskSubscriptions: TaskSubscriptions | undefined;
   /** Present while the socket is slow: its frames go through here, off the topics (slow-sockets.ts). */
   private slow: SlowPath | undefined;
+  /**
+   * Unsent bytes as last read (each send, drain, backpressure check, session refresh, and a close we
+   * start): uWebSockets.js refuses any read of the socket in its close handler ("Invalid access of closed
+   * uWS.WebSocket", tried), so the close uses this. Topic frames buffered since the last read are not seen.
+   */
+  private unsentSeen = 0;
+  private unsentClosed = 0;
 
   /**
    * `restore`: the task subscriptions of the session this connection resumes (`old_client_id`), if any.
@@ -292,6 +299,7 @@ export class Connection implements SubscriberSocket, Peer {
   /** uWebSockets.js wrote some of the socket's buffer: a slow socket's waiting frames may follow. */
   drained(): void {
     this.slow?.pump();
+    this.bufferedAmount();
   }
 
   /** uWebSockets.js closed the socket (either side, or a timeout): release everything it held. */
@@ -301,6 +309,7 @@ export class Connection implements SubscriberSocket, Peer {
     this.ws = undefined;
     this.expiry?.stop();
     this.closedTasks = this.taskSubscriptions?.positions() ?? {};
+    this.unsentClosed = this.unsentSeen + (this.slow?.queuedBytes ?? 0);
     this.slow?.stop();
     this.slow = undefined;
     this.taskSubscriptions?.closeAll();
@@ -350,6 +359,7 @@ export class Connection implements SubscriberSocket, Peer {
   send(frame: string | Buffer): void {
     if (this.slow) this.slow.push(frame);
     else this.ws?.send(frame, false);
+    this.bufferedAmount();
   }
 
   sendError(code: ErrorCode, message: string, extra: { field?: string; requestId?: string; taskId?: string } = {}): void {
@@ -374,7 +384,13 @@ export class Connection implements SubscriberSocket, Peer {
 
   /** Bytes queued for this socket and not yet written, waiting conflated frames included (0 once closed). */
   bufferedAmount(): number {
-    return this.ws ? this.ws.getBufferedAmount() + (this.slow?.queuedBytes ?? 0) : 0;
+    if (!this.ws) return 0;
+    return (this.unsentSeen = this.ws.getBufferedAmount() + (this.slow?.queuedBytes ?? 0));
+  }
+
+  /** The unsent bytes the socket had when it closed (as last read, see `unsentSeen`): frames the client may never have got. */
+  unsentAtClose(): number {
+    return this.unsentClosed;
   }
 
   /**
@@ -382,6 +398,7 @@ export class Connection implements SubscriberSocket, Peer {
    * socket go out before the close frame, except when the close is about the socket not reading.
    */
   end(code: number, reason: string): void {
+    this.bufferedAmount(); // the close handler runs inside ws.end and can no longer read the socket
     if (this.slow) {
       if (code === CLOSE_CODES.slow_consumer || code === CLOSE_CODES.heartbeat_lost) this.slow.stop();
       else this.slow.flushAndStop();

@@ -4,6 +4,8 @@ import { Counter, type Registry } from 'prom-client';
 export interface DeliveryMetrics {
   /** Channel repairs after an engine link loss, by result: recovered (exact), resync (state + `resync` ack), failed. */
   repairs: Counter<'result'>;
+  /** Task channels whose frames moved to a new epoch while live (history lost, e.g. FLUSHALL): a `resync` ack went out. */
+  epochChanges: Counter;
   /** Task subscriptions restored from an `old_client_id` session. */
   restoredSubscriptions: Counter;
   /** Session saves (whole sessions written) by the periodic refresh and at close. */
@@ -17,6 +19,11 @@ export function createDeliveryMetrics(registry: Registry): DeliveryMetrics {
       name: 'taskpulse_gateway_channel_repairs_total',
       help: 'Task channel repairs after the engine link was lost, by result (recovered, resync, failed).',
       labelNames: ['result'] as const,
+      registers: [registry],
+    }),
+    epochChanges: new Counter({
+      name: 'taskpulse_gateway_live_epoch_changes_total',
+      help: 'Task channels whose live frames started a new epoch (history lost with no link loss); each sent a resync ack.',
       registers: [registry],
     }),
     restoredSubscriptions: new Counter({

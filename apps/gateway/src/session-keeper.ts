@@ -6,11 +6,14 @@
  * writes the exact final session, whose ttl then counts the resume window from the disconnect.
  *
  * After a `kill -9` the saved positions are at most one refresh old, so a restore may repeat up to about
- * `refreshMs` of frames (at least once, never a gap). A socket with unsent bytes is skipped by the refresh:
- * frames still in its buffer would be lost with the process, so a position that counts them is not saved.
+ * `refreshMs` of frames (at least once, never a gap). A socket with unsent bytes never has a position
+ * saved past what was saved for it before (`capToSaved`), neither by the refresh nor at its close: frames
+ * still in its buffer (uWS's or its conflation queue) would be lost with the socket or the process, and a
+ * restore from a position that counts them would skip them, a terminal status included. A task with no
+ * position saved before is saved with none (offset 0, empty epoch): the restore sends its current state.
  */
 import type { Logger } from 'pino';
-import type { ConnectionSession, Engine } from '@taskpulse/engine';
+import type { ConnectionSession, Engine, TaskPosition } from '@taskpulse/engine';
 import type { DeliveryMetrics } from './delivery-metrics';
 import type { GatewayMetrics } from './metrics';
 import type { PendingWork } from './pending-work';
@@ -22,6 +25,8 @@ export interface SessionOwner {
   session(): ConnectionSession;
   /** Bytes not yet written to the socket. */
   bufferedAmount(): number;
+  /** Bytes the socket still had unsent when it closed (read by `closed`). */
+  unsentAtClose(): number;
 }
 
 export interface SessionKeeperOptions {
@@ -34,6 +39,24 @@ export interface SessionKeeperOptions {
   delivery: DeliveryMetrics;
   logger: Logger;
   pending: PendingWork;
+}
+
+/** The position of a task with none saved: a restore sends the current state. */
+const NO_POSITION: TaskPosition = { offset: 0, epoch: '' };
+
+/**
+ * The session with each task's position no further than the one in `savedText` (the session last
+ * written for the connection), or none for a task it did not have: for a socket with unsent bytes.
+ */
+export function capToSaved(session: ConnectionSession, savedText: string | undefined): ConnectionSession {
+  const saved = savedText === undefined ? {} : (JSON.parse(savedText) as ConnectionSession).tasks;
+  const tasks: Record<string, TaskPosition> = {};
+  for (const [taskId, position] of Object.entries(session.tasks)) {
+    const before = saved[taskId];
+    // the saved position is older than the socket's, unless the task moved to another epoch since: then it is stale, and the restore says so
+    tasks[taskId] = before === undefined ? NO_POSITION : before.epoch === position.epoch && before.offset > position.offset ? position : before;
+  }
+  return { ...session, tasks };
 }
 
 /** A bare connection (no identity, no tasks) has nothing worth restoring. */
@@ -72,7 +95,8 @@ export class SessionKeeper {
   closed(owner: SessionOwner): void {
     const previous = this.saved.get(owner.clientId);
     this.saved.delete(owner.clientId);
-    const session = owner.session();
+    let session = owner.session();
+    if (owner.unsentAtClose() > 0) session = capToSaved(session, previous?.text);
     if (previous === undefined && isEmpty(session)) return;
     const { engine, ttlSeconds, delivery } = this.options;
     delivery.sessionSaves.inc();
@@ -99,8 +123,8 @@ export class SessionKeeper {
     const touches: string[] = [];
     for (const owner of connections) {
       const previous = this.saved.get(owner.clientId);
-      if (owner.bufferedAmount() > 0 && previous !== undefined) continue;
-      const session = owner.session();
+      let session = owner.session();
+      if (owner.bufferedAmount() > 0) session = capToSaved(session, previous?.text);
       const text = JSON.stringify(session);
       if (previous?.text === text) {
         if (now - previous.at >= touchAfterMs) {

@@ -12,6 +12,7 @@
 import { readFrameEpoch, readFrameOffset } from '@taskpulse/protocol';
 import type { ChannelListener } from '@taskpulse/engine';
 import type { TaskStateRead } from './read-task-state';
+import { epochChangeNotice } from './epoch-change';
 import type { SubscriberSocket } from './subscriber-socket';
 
 export class SubscribeWindow {
@@ -30,6 +31,8 @@ export class SubscribeWindow {
     private readonly topic: string,
     /** Called once the socket joined the topic: time to drop this window's engine registration. */
     private readonly onJoined: () => void,
+    /** The task, named in the `resync` notice of an epoch change the window forwards itself. */
+    private readonly taskId: string,
   ) {}
 
   /** The per-socket engine listener of this window. */
@@ -102,8 +105,10 @@ export class SubscribeWindow {
   private pass(frame: Buffer): boolean {
     const offset = readFrameOffset(frame);
     const epoch = readFrameEpoch(frame);
-    // A different epoch means the task's history was lost and it started again: its frames are new.
+    // A different epoch means the task's history was lost and it started again: its frames are new, and
+    // the client is told first, as the relay tells the sockets on the topic (task-relay.ts).
     if (epoch !== this.sentEpoch || offset > this.sentOffset) {
+      if (this.sentEpoch !== undefined && epoch !== this.sentEpoch) this.socket.send(epochChangeNotice(this.taskId, offset, epoch));
       this.socket.send(frame);
       this.sentOffset = offset;
       this.sentEpoch = epoch;

@@ -166,7 +166,7 @@ export class TaskSubscriptions {
       entry.window = undefined;
       ctx.relay.seed(channel, window.position, window);
       this.leave(channel, window.listener, 'subscribe');
-    });
+    }, taskId);
     entry.window = window;
     this.entries.set(taskId, entry);
     ctx.relay.hold(channel);

@@ -17,6 +17,7 @@ import type { ChannelListener, Engine, LinkEvent, TaskPosition } from '@taskpuls
 import type { DeliveryMetrics } from './delivery-metrics';
 import type { PendingWork } from './pending-work';
 import { readTaskState } from './read-task-state';
+import { epochChangeNotice } from './epoch-change';
 
 interface ChannelState {
   /** Subscriptions of this gateway on the channel (held by subscriptions.ts around its fan-out registration). */
@@ -62,11 +63,13 @@ export class TaskRelay {
       state.held.push(frame);
       return;
     }
-    if (state) {
-      state.offset = readFrameOffset(frame);
-      state.epoch = readFrameEpoch(frame);
-    }
-    this.ctx.publish(channel, frame);
+    if (!state) return this.ctx.publish(channel, frame);
+    const offset = readFrameOffset(frame);
+    const epoch = readFrameEpoch(frame);
+    // A repair's read (command connection) can see a frame whose PUBLISH reaches the subscriber link only
+    // after the channel went live again: the topic already had it.
+    if (epoch === state.epoch && offset <= state.offset) return;
+    this.forward(channel, state, frame, offset, epoch);
   };
 
   /** A subscription starts using the channel (call before registering `listener` with the engine). */
@@ -195,10 +198,25 @@ export class TaskRelay {
       const offset = readFrameOffset(frame);
       const epoch = readFrameEpoch(frame);
       if (epoch === state.epoch && offset <= state.offset) continue;
-      state.offset = offset;
-      state.epoch = epoch;
-      this.ctx.publish(channel, frame);
+      this.forward(channel, state, frame, offset, epoch);
     }
+  }
+
+  /**
+   * Publishes a live frame and moves the channel's position. A frame in another epoch than the one the
+   * topic is in (the task's history was lost live, e.g. FLUSHALL, with no link loss) is preceded by a
+   * `resync` ack, `recovered: false`, at the position just before it in the new epoch, so clients know
+   * the sequence restarted. It goes through the same publish, so slow sockets queue it (never conflated).
+   */
+  private forward(channel: string, state: ChannelState, frame: Buffer, offset = readFrameOffset(frame), epoch = readFrameEpoch(frame)): void {
+    if (state.epoch !== undefined && epoch !== state.epoch) {
+      const taskId = taskIdOf(this.ctx.engine.prefix, channel);
+      this.ctx.publish(channel, Buffer.from(epochChangeNotice(taskId, offset, epoch)));
+      this.ctx.metrics.epochChanges.inc();
+    }
+    state.offset = offset;
+    state.epoch = epoch;
+    this.ctx.publish(channel, frame);
   }
 }
 

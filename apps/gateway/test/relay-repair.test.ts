@@ -9,6 +9,7 @@ import type { MemoryEngine } from '@taskpulse/engine';
 import { closeAll, closeLater, startGateway } from './support/gateways';
 import { closeAllClients, connectClient } from './support/ws-client';
 import { createEngine, instrument, newPrefix, progress, publish } from './support/engines';
+import { taskChannel } from '@taskpulse/protocol';
 
 afterEach(async () => {
   await closeAllClients();
@@ -48,5 +49,27 @@ describe('task relay repair (memory engine)', () => {
     expect(afterAck).toEqual(Array.from({ length: 16 }, (_, k) => 2 + k));
     const metric = await gateway.metrics.registry.getSingleMetric('taskpulse_gateway_channel_repairs_total')?.get();
     expect(metric?.values.find((v) => v.labels.result === 'recovered')?.value).toBe(1);
+  });
+
+  it('drops a frame the repair already sent when its PUBLISH reaches the subscriber link late', async () => {
+    const engine = closeLater((await createEngine('memory', newPrefix())) as MemoryEngine);
+    const { wsUrl } = await startGateway({ engine });
+    const taskId = 'task-late';
+    await publish(engine, { kind: 'start', taskId });
+    const client = await connectClient(wsUrl('user_id=u1'));
+    client.send({ action: 'subscribe', task_id: taskId, request_id: 's' });
+    await client.next((f) => f.type === 'ack');
+    engine.simulateLink('lost');
+    for (let i = 1; i <= 3; i++) await publish(engine, progress(taskId, i)); // 2..4, held, then covered by the repair read
+    engine.simulateLink('restored');
+    await waitFor('the repaired frames', () => client.frames.some((f) => f.offset === 4));
+    // Redis: the read over the command connection saw offset 4 before its PUBLISH arrived on the subscriber connection.
+    const late = (await engine.replay(taskId, 3, 1))!.frames[0]!;
+    await engine.broadcast(taskChannel(engine.prefix, taskId), late);
+    await publish(engine, { kind: 'complete', taskId }); // 5
+    await waitFor('the terminal status', () => client.frames.some((f) => f.offset === 5));
+    await new Promise((r) => setTimeout(r, 50));
+    const offsets = client.taskFrames(taskId).filter((f) => f.type === 'progress' || f.type === 'status').map((f) => f.offset);
+    expect(offsets).toEqual([1, 2, 3, 4, 5]);
   });
 });
