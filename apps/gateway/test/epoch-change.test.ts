@@ -5,43 +5,24 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startRedisServer, waitFor, type RedisServer } from '@taskpulse/testkit';
-import { createRedisEngine, type RedisEngine } from '@taskpulse/engine';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient, type Frame, type TestClient } from './support/ws-client';
-import { newPrefix, progress, publish, silentLogger } from './support/engines';
+import { waitFor } from '@taskpulse/testkit';
+import { closeAll } from './support/gateways';
+import { closeAllClients, type Frame } from './support/ws-client';
+import { progress, publish } from './support/engines';
+import { privateRedisGateway, stopPrivateRedis } from './support/private-redis-gateway';
 
-const servers: RedisServer[] = [];
 afterEach(async () => {
   await closeAllClients();
   await closeAll();
-  await Promise.all(servers.splice(0).map((server) => server.stop()));
+  await stopPrivateRedis();
 });
-
-async function engineOn(server: RedisServer, prefix: string): Promise<RedisEngine> {
-  const engine = closeLater(createRedisEngine({ url: server.url, prefix, logger: silentLogger, healthCheckMs: 200 }));
-  await engine.ready();
-  return engine;
-}
 
 const TASKS = ['task-x', 'task-y'];
 const isResync = (f: Frame) => f.type === 'ack' && f.action === 'resync';
 
 describe('epoch change on a live Redis', () => {
   it('sends a resync ack before the first frame of the new epoch, once per task and socket', async () => {
-    const server = await startRedisServer();
-    servers.push(server);
-    const prefix = newPrefix();
-    const gateway = await startGateway({ engine: await engineOn(server, prefix) });
-    const publisher = await engineOn(server, prefix);
-    for (const taskId of TASKS) await publish(publisher, { kind: 'start', taskId });
-    const clients: TestClient[] = [];
-    for (let i = 0; i < 2; i++) {
-      const client = await connectClient(gateway.wsUrl(`user_id=u${i}`));
-      for (const taskId of TASKS) client.send({ action: 'subscribe', task_id: taskId, request_id: taskId });
-      for (const taskId of TASKS) await client.next((f) => f.type === 'ack' && f.request_id === taskId);
-      clients.push(client);
-    }
+    const { server, gateway, publisher, clients } = await privateRedisGateway(TASKS, 2);
     for (let n = 1; n <= 3; n++) for (const taskId of TASKS) await publish(publisher, progress(taskId, n));
     const oldEpochs = new Map<string, string>();
     for (const taskId of TASKS) oldEpochs.set(taskId, (await clients[0]!.next((f) => f.task_id === taskId && f.offset === 4)).epoch);

@@ -6,50 +6,24 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { startRedisServer, waitFor, type RedisServer } from '@taskpulse/testkit';
-import { createRedisEngine, EngineUnavailableError, type RedisEngine } from '@taskpulse/engine';
-import { closeAll, closeLater, startGateway, type RunningGateway } from './support/gateways';
-import { closeAllClients, connectClient, type Frame, type TestClient } from './support/ws-client';
-import { newPrefix, progress, publish, silentLogger } from './support/engines';
+import { waitFor } from '@taskpulse/testkit';
+import { EngineUnavailableError, type RedisEngine } from '@taskpulse/engine';
+import { closeAll, type RunningGateway } from './support/gateways';
+import { closeAllClients, type Frame, type TestClient } from './support/ws-client';
+import { progress, publish } from './support/engines';
+import { privateRedisGateway, stopPrivateRedis, type PrivateRedisGateway } from './support/private-redis-gateway';
 
-const servers: RedisServer[] = [];
 afterEach(async () => {
   await closeAllClients();
   await closeAll();
-  await Promise.all(servers.splice(0).map((server) => server.stop()));
+  await stopPrivateRedis();
 });
 
 const TASKS = ['task-a', 'task-b'];
 
-interface Setup {
-  server: RedisServer;
-  gateway: RunningGateway;
-  publisher: RedisEngine;
-  clients: TestClient[];
-}
-
-async function engineOn(server: RedisServer, prefix: string): Promise<RedisEngine> {
-  const engine = closeLater(createRedisEngine({ url: server.url, prefix, logger: silentLogger, healthCheckMs: 200 }));
-  await engine.ready();
-  return engine;
-}
-
-/** A persistent Redis, a gateway, a separate publisher engine, and three clients on both tasks. */
-async function setup(): Promise<Setup> {
-  const server = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);
-  servers.push(server);
-  const prefix = newPrefix();
-  const gateway = await startGateway({ engine: await engineOn(server, prefix) });
-  const publisher = await engineOn(server, prefix);
-  for (const taskId of TASKS) await publish(publisher, { kind: 'start', taskId });
-  const clients: TestClient[] = [];
-  for (let i = 0; i < 3; i++) {
-    const client = await connectClient(gateway.wsUrl(`user_id=u${i}`));
-    for (const taskId of TASKS) client.send({ action: 'subscribe', task_id: taskId, request_id: taskId });
-    for (const taskId of TASKS) await client.next((f) => f.type === 'ack' && f.request_id === taskId);
-    clients.push(client);
-  }
-  return { server, gateway, publisher, clients };
+/** A persistent Redis (every write synced), a gateway, a separate publisher engine, and three clients on both tasks. */
+function setup(): Promise<PrivateRedisGateway> {
+  return privateRedisGateway(TASKS, 3, ['--appendonly', 'yes', '--appendfsync', 'always']);
 }
 
 /** Publishes `count` progress events per task, retrying a publish the outage refused; `during(i)` runs before event i. */
