@@ -23,6 +23,7 @@ import type { BroadcastChannels } from './broadcast-channels';
 import type { GatewayAuth } from './gateway-auth';
 import type { TaskViewer } from './task-authorization';
 import { TokenExpiry } from './token-expiry';
+import { PendingRestore } from './pending-restore';
 import type { DeadPeers, Peer } from './dead-peers';
 import type { FanOut } from './fan-out';
 import type { GatewayMetrics } from './metrics';
@@ -151,10 +152,18 @@ export class Connection implements SubscriberSocket, Peer {
 
   /** The tasks at the moment the socket closed, for the final session save. */
   private closedTasks: Record<string, TaskPosition> | undefined;
+  /** A resumed session's tasks not restored yet: the client's own subscribes may claim them (pending-restore.ts). */
+  private pendingRestore: PendingRestore | undefined;
 
   /** The session to keep: who, and each task subscription with the newest position sent. */
   session(): ConnectionSession {
-    return { who: this.who(), tasks: this.closedTasks ?? this.taskSubscriptions?.positions() ?? {} };
+    return { who: this.who(), tasks: this.closedTasks ?? this.currentTasks() };
+  }
+
+  /** Each task subscription with its position, the ones still pending restore included. */
+  private currentTasks(): Record<string, TaskPosition> {
+    const held = this.taskSubscriptions?.positions() ?? {};
+    return this.pendingRestore ? { ...this.pendingRestore.positions(), ...held } : held;
   }
 
   /** The connection's task subscriptions, made on first use. */
@@ -211,10 +220,12 @@ export class Connection implements SubscriberSocket, Peer {
     this.restore = undefined;
     const restoredTasks = restore ? Object.keys(restore) : undefined;
     ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId, restoredTasks), false);
-    if (!restore) return;
-    // The guide's client resubscribes only after `connected`, so these ops are queued first: its subscribe gets the ack only.
-    for (const [taskId, position] of Object.entries(restore)) this.tasks.restore(taskId, position);
+    if (!restore || restoredTasks!.length === 0) return;
     this.ctx.restoredSubscriptions.inc(restoredTasks!.length);
+    this.pendingRestore = new PendingRestore(new Map(Object.entries(restore)), (rest) => {
+      this.pendingRestore = undefined;
+      for (const [taskId, position] of rest) this.tasks.restore(taskId, position);
+    });
   }
 
   /** One client frame. The ArrayBuffer is only valid during this call, so it is decoded at once. */
@@ -266,9 +277,10 @@ export class Connection implements SubscriberSocket, Peer {
         this.send(encodeAckFrame('ping', { requestId: msg.request_id }));
         return;
       case 'subscribe':
-        this.tasks.subscribe(msg);
+        this.tasks.subscribe(this.pendingRestore ? this.pendingRestore.claim(msg) : msg);
         return;
       case 'unsubscribe':
+        this.pendingRestore?.drop(msg.task_id);
         this.tasks.unsubscribe(msg);
         return;
       case 'refresh':
@@ -308,7 +320,9 @@ export class Connection implements SubscriberSocket, Peer {
     this.isClosed = true;
     this.ws = undefined;
     this.expiry?.stop();
-    this.closedTasks = this.taskSubscriptions?.positions() ?? {};
+    this.closedTasks = this.currentTasks();
+    this.pendingRestore?.cancel();
+    this.pendingRestore = undefined;
     this.unsentClosed = this.unsentSeen + (this.slow?.queuedBytes ?? 0);
     this.slow?.stop();
     this.slow = undefined;

@@ -129,4 +129,29 @@ describe.each(ENGINE_KINDS)('session restore (%s engine)', (kind) => {
     const late = await connectClient(gw.wsUrl(`old_client_id=${client.clientId}`));
     expect(late.frames[0]!.payload).toEqual({ client_id: late.clientId });
   });
+
+  it('lets a resumed client that resubscribes with its own position claim the task: no frame twice from a stale session', async () => {
+    const { engine, b } = await twoGateways();
+    const taskId = 'task-claim';
+    await publish(engine, { kind: 'start', taskId });
+    for (let i = 1; i <= 8; i++) await publish(engine, progress(taskId, i)); // offsets 2..9
+    const { epoch } = (await engine.snapshot(taskId))!;
+    // What a killed gateway leaves: a session saved at offset 3 while its client had seen up to 7.
+    await engine.saveSession('a'.repeat(32), { who: { userId: 'u-claim' }, tasks: { [taskId]: { offset: 3, epoch } } }, 60);
+    await engine.saveSession('b'.repeat(32), { who: { userId: 'u-claim' }, tasks: { [taskId]: { offset: 3, epoch } } }, 60);
+
+    const exact = await connectClient(b.wsUrl(`old_client_id=${'a'.repeat(32)}`));
+    exact.send({ action: 'subscribe', task_id: taskId, offset: 7, epoch, request_id: 'mine' });
+    const restoreOnly = await connectClient(b.wsUrl(`old_client_id=${'b'.repeat(32)}`));
+    const ack = await exact.next((f) => f.type === 'ack' && f.task_id === taskId);
+    expect(ack).toMatchObject({ request_id: 'mine', payload: { recovered: true, offset: 9 } });
+    expect(events(exact, taskId).map((f) => f.offset)).toEqual([8, 9]);
+    // The client that sends nothing gets the server's restore after the grace, from the session's position.
+    const restored = await restoreOnly.next((f) => f.type === 'ack' && f.task_id === taskId);
+    expect(restored.request_id).toBeUndefined();
+    expect(events(restoreOnly, taskId).map((f) => f.offset)).toEqual([4, 5, 6, 7, 8, 9]);
+    await new Promise((r) => setTimeout(r, 300)); // past the grace: the claimed task is not restored again
+    expect(exact.frames.filter((f) => f.type === 'ack' && f.task_id === taskId)).toHaveLength(1);
+    expect(events(exact, taskId).map((f) => f.offset)).toEqual([8, 9]);
+  });
 });
