@@ -63,13 +63,13 @@ export async function closeAllClients(): Promise<void> {
   await Promise.all([...open].map((client) => client.close()));
 }
 
-/** The HTTP status of a refused upgrade and its body. */
-export function refusedUpgrade(url: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url);
+/** The HTTP answer to an upgrade (with these headers): its status and body, 101 when accepted, 0 when nothing answered. */
+export function upgradeAnswer(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve) => {
+    const ws = new WebSocket(url, { headers });
     ws.once('open', () => {
       ws.terminate();
-      reject(new Error('the upgrade was accepted'));
+      resolve({ status: 101, body: '' });
     });
     ws.once('unexpected-response', (_req, res) => {
       let body = '';
@@ -79,6 +79,13 @@ export function refusedUpgrade(url: string): Promise<{ status: number; body: str
         resolve({ status: res.statusCode ?? 0, body });
       });
     });
-    ws.once('error', () => {});
+    ws.once('error', () => resolve({ status: 0, body: '' })); // no answer at all (refused, reset)
   });
+}
+
+/** The HTTP status and body of an upgrade that must be refused; rejects when it was accepted. */
+export async function refusedUpgrade(url: string): Promise<{ status: number; body: string }> {
+  const answer = await upgradeAnswer(url);
+  if (answer.status === 101) throw new Error('the upgrade was accepted');
+  return answer;
 }
