@@ -219,7 +219,8 @@ export class Connection implements SubscriberSocket, Peer {
     const restore = this.restore;
     this.restore = undefined;
     const restoredTasks = restore ? Object.keys(restore) : undefined;
-    ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId, restoredTasks), false);
+    // Corked: outside a uWebSockets.js handler (the setImmediate above) an uncorked send can sit unflushed on a quiet node.
+    ws.cork(() => ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId, restoredTasks), false));
     if (!restore || restoredTasks!.length === 0) return;
     this.ctx.restoredSubscriptions.inc(restoredTasks!.length);
     this.pendingRestore = new PendingRestore(new Map(Object.entries(restore)), (rest) => {
