@@ -5,25 +5,12 @@
  * the guide's connect-and-subscribe snippet, evaluated verbatim in the page, receives its messages.
  * Skipped only outside CI when Chromium is missing; in CI a missing Chromium fails with what to install.
  */
-import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { chromium, type Browser, type Page } from 'playwright-core';
-import { freePort, GUIDE_CONNECT_AND_SUBSCRIBE, startTsProcess, type ManagedProcess } from '@taskpulse/testkit';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM_PATH, chromiumMissing, freePort, GUIDE_CONNECT_AND_SUBSCRIBE, launchChromium, startTsProcess, type ManagedProcess } from '@taskpulse/testkit';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const STEPS = ['下载视频', '视频转码', '生成缩略图', '上传视频'];
 const startFile = new URL('../../start.ts', import.meta.url).pathname;
-const chromiumMissing = !existsSync(CHROMIUM);
 
 let proc: ManagedProcess | undefined;
 let browser: Browser | undefined;
@@ -53,7 +40,7 @@ async function post(path: string, body: unknown): Promise<Response> {
 // In CI a missing browser is a failure, never a silent skip; on a developer's machine it is a skip.
 if (chromiumMissing && process.env.CI) {
   it('finds Chromium, which CI must run the browser test with', () => {
-    throw new Error(`${CHROMIUM} is missing: CI must install it before npm test (apt-get install -y chromium)`);
+    throw new Error(`${CHROMIUM_PATH} is missing: CI must install it before npm test (apt-get install -y chromium)`);
   });
 }
 
@@ -63,7 +50,7 @@ describe.skipIf(chromiumMissing)('demo page in headless Chromium', () => {
     proc = startTsProcess(startFile, { PORT: String(port), REDIS_URL: '', LOG_LEVEL: 'warn', STEP_DELAY_MS: '600' });
     const [, launched] = await Promise.all([
       proc.waitForOutput(/taskpulse listening on \S+/, 30_000),
-      chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 }),
+      launchChromium(),
     ]);
     browser = launched;
     expect(proc.output()).toContain(`demo page  http://localhost:${port}/`);

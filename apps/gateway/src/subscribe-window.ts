@@ -9,7 +9,7 @@
  * frames itself and joins right after the first one (after the engine's current emit, so that frame is
  * not also delivered by the topic). Only this window looks inside frames (offset and epoch).
  */
-import { readFrameEpoch, readFrameOffset } from '@taskpulse/protocol';
+import { readFrameEpoch, readFrameOffset } from '@taskpulse/protocol/node';
 import type { ChannelListener } from '@taskpulse/engine';
 import type { TaskStateRead } from './read-task-state';
 import { epochChangeNotice } from './epoch-change';

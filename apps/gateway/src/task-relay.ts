@@ -12,7 +12,8 @@
  * connected and see a contiguous sequence, or are told it could not be.
  */
 import type { Logger } from 'pino';
-import { encodeAckFrame, readFrameEpoch, readFrameOffset } from '@taskpulse/protocol';
+import { encodeAckFrame } from '@taskpulse/protocol';
+import { readFrameEpoch, readFrameOffset } from '@taskpulse/protocol/node';
 import type { ChannelListener, Engine, LinkEvent, TaskPosition } from '@taskpulse/engine';
 import type { DeliveryMetrics } from './delivery-metrics';
 import type { PendingWork } from './pending-work';

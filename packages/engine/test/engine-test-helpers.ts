@@ -3,11 +3,11 @@ import { randomUUID } from 'node:crypto';
 import {
   assembleTaskFrame,
   encodeTaskEvent,
-  readFrameOffset,
   type EncodedTaskEvent,
   type SnapshotTexts,
   type TaskEvent,
 } from '@taskpulse/protocol';
+import { readFrameOffset } from '@taskpulse/protocol/node';
 import { waitFor } from '@taskpulse/testkit';
 import type { ChannelListener, Engine, PublishResult } from '../src/index';
 

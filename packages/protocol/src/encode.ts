@@ -163,37 +163,3 @@ export function encodeAckFrame(
   if (extra.epoch !== undefined) frame.payload.epoch = extra.epoch;
   return json(frame);
 }
-
-const OFFSET_MARK = Buffer.from(',"offset":');
-
-/**
- * Reads the top-level offset of a task event frame without parsing it, or -1. Safe because a quote inside
- * a JSON string is always escaped, so `,"offset":` first occurs at the top level.
- */
-export function readFrameOffset(frame: Uint8Array): number {
-  const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-  const at = bytes.indexOf(OFFSET_MARK);
-  if (at < 0) return -1;
-  let value = 0;
-  for (let i = at + OFFSET_MARK.length; i < bytes.length; i++) {
-    const digit = bytes[i]! - 48;
-    if (digit < 0 || digit > 9) return value;
-    value = value * 10 + digit;
-  }
-  return -1;
-}
-
-const EPOCH_MARK = Buffer.from(',"epoch":"');
-
-/**
- * Reads the top-level epoch of a task event frame without parsing it, or undefined. Safe for the same
- * reason as readFrameOffset, and because an epoch is [a-z0-9] only, so it ends at the next quote.
- */
-export function readFrameEpoch(frame: Uint8Array): string | undefined {
-  const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-  const at = bytes.indexOf(EPOCH_MARK);
-  if (at < 0) return undefined;
-  const start = at + EPOCH_MARK.length;
-  const end = bytes.indexOf(0x22, start);
-  return end < 0 ? undefined : bytes.toString('latin1', start, end);
-}

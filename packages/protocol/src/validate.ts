@@ -56,6 +56,21 @@ function checkTimestamp(value: unknown): void {
   if (typeof value !== 'string' || Number.isNaN(Date.parse(value))) fail('timestamp', 'must be an ISO-8601 date-time');
 }
 
+/** UTF-8 length of a string without Buffer (this module also runs in browsers); lone surrogates count 3, as when encoded. */
+function utf8ByteLength(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    if (unit < 0x80) bytes += 1;
+    else if (unit < 0x800) bytes += 2;
+    else if (unit >= 0xd800 && unit <= 0xdbff && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
+      bytes += 4;
+      i++;
+    } else bytes += 3;
+  }
+  return bytes;
+}
+
 /** Encodes a task result as JSON, enforcing the size limit; undefined stays undefined. */
 export function encodeResult(result: unknown): string | undefined {
   if (result === undefined) return undefined;
@@ -66,7 +81,7 @@ export function encodeResult(result: unknown): string | undefined {
     fail('result', `must be JSON-serialisable (${(error as Error).message})`);
   }
   if (json === undefined) fail('result', 'must be JSON-serialisable');
-  const bytes = Buffer.byteLength(json);
+  const bytes = utf8ByteLength(json);
   if (bytes > LIMITS.resultBytes) fail('result', `must be at most ${LIMITS.resultBytes} bytes as JSON, got ${bytes}`);
   return json;
 }

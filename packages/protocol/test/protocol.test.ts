@@ -12,14 +12,13 @@ import {
   parseClientMessage,
   ProtocolError,
   projectChannel,
-  readFrameEpoch,
-  readFrameOffset,
   shouldReconnect,
   taskChannel,
   userChannel,
   type SnapshotTexts,
   type TaskEvent,
 } from '../src/index';
+import { readFrameEpoch, readFrameOffset } from '../src/node';
 
 const GUIDE_PROGRESS_FIELDS = ['task_id', 'progress', 'current_step', 'total_steps', 'completed_steps', 'message', 'status', 'timestamp'];
 

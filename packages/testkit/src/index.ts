@@ -4,3 +4,4 @@ export * from './redis-server';
 export * from './wait-for';
 export * from './guide-snippets';
 export * from './thrown';
+export * from './chromium';
