@@ -17,6 +17,7 @@
  * - A limit of 0 returns nothing; a limit above 100 is an error.
  */
 import type { EncodedTaskEvent, SnapshotTexts, TaskStatus } from '@taskpulse/protocol';
+import type { EngineError } from './errors';
 
 /** Called with the channel and the frame bytes, ready to send as they are. */
 export type ChannelListener = (channel: string, frame: Buffer) => void;
@@ -32,6 +33,15 @@ export interface DedupeKey {
 export type PublishResult =
   | { status: 'published'; offset: number; epoch: string; frame: Buffer }
   | { status: 'duplicate' };
+
+/** One event of a batch: what `publish` takes as its two arguments. */
+export interface BatchEvent {
+  event: EncodedTaskEvent;
+  dedupe?: DedupeKey;
+}
+
+/** What became of one event of a batch: published, a duplicate, or refused with its own typed error. */
+export type BatchPublishResult = PublishResult | { status: 'error'; error: EngineError };
 
 /** A task's snapshot without its frames: what a progress read answers (cheaper than TaskState). */
 export interface TaskSnapshot {
@@ -98,6 +108,13 @@ export interface ConnectionStats {
 export interface TaskStore {
   /** Applies one encoded task event atomically (see the file comment). */
   publish(event: EncodedTaskEvent, options?: { dedupe?: DedupeKey }): Promise<PublishResult>;
+  /**
+   * Publishes many events (of any tasks) in one round trip where the engine can (Redis: one pipeline of
+   * script calls, not a transaction). Each event is applied exactly as `publish` would, in array order;
+   * the answer holds one result per event, in the same order. An event refused on its own (a finished
+   * task, a bad dedupe key, Redis failing that command) gets `{status:'error'}` and does not stop the others.
+   */
+  publishBatch(events: readonly BatchEvent[]): Promise<BatchPublishResult[]>;
   /** The task's current state, or null for an unknown (or expired) task. */
   latest(taskId: string): Promise<TaskState | null>;
   /** The task's snapshot fields and position without its frames, or null for an unknown (or expired) task. */

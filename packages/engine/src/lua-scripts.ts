@@ -7,6 +7,15 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
+/** One run of a script: its keys and arguments. */
+export interface ScriptCall {
+  keys: string[];
+  args: Array<string | number | Buffer>;
+}
+
+/** What one run of a pipeline answered: the script's reply, or the error Redis (or the connection) gave. */
+export type ScriptOutcome = { reply: unknown; error?: undefined } | { error: Error };
+
 const LUA_DIR = new URL('./lua/', import.meta.url);
 
 /** One script file, ready to run. */
@@ -29,15 +38,46 @@ export class LuaScript {
 
   /** Runs the script; bulk strings in the reply come back as Buffers, integers as numbers. */
   async run(redis: Redis, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
-    if (keys.length !== this.numberOfKeys) {
-      throw new Error(`${this.id} takes ${this.numberOfKeys} keys, got ${keys.length}`);
-    }
+    this.checkKeys(keys);
     const tail = [this.numberOfKeys, ...keys, ...args];
     try {
       return await redis.callBuffer('EVALSHA', [this.sha, ...tail]);
     } catch (error) {
       if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
       return redis.callBuffer('EVAL', [this.source, ...tail]);
+    }
+  }
+
+  /**
+   * Runs the script once per call in one pipeline (one write, one round trip; not a transaction: other
+   * clients' commands may run in between). Outcomes come back per call, in order. Calls that met an empty
+   * script cache (NOSCRIPT: nothing ran) are run again, in order, after a SCRIPT LOAD in the same pipeline.
+   * The pipeline is written before the first await, so calls made one after another stay in call order.
+   */
+  async runMany(redis: Redis, calls: readonly ScriptCall[]): Promise<ScriptOutcome[]> {
+    for (const call of calls) this.checkKeys(call.keys);
+    const outcomes = await this.pipelined(redis, calls, false);
+    const missing = outcomes.flatMap((outcome, i) => (outcome.error?.message.startsWith('NOSCRIPT') ? [i] : []));
+    if (missing.length === 0) return outcomes;
+    const retried = await this.pipelined(redis, missing.map((i) => calls[i]!), true);
+    missing.forEach((index, k) => {
+      outcomes[index] = retried[k]!;
+    });
+    return outcomes;
+  }
+
+  private async pipelined(redis: Redis, calls: readonly ScriptCall[], load: boolean): Promise<ScriptOutcome[]> {
+    const pipeline = redis.pipeline();
+    if (load) pipeline.script('LOAD', this.source);
+    for (const { keys, args } of calls) pipeline.callBuffer('EVALSHA', this.sha, this.numberOfKeys, ...keys, ...args);
+    const replies = await pipeline.exec();
+    if (!replies) throw new Error(`${this.id}: the pipeline was discarded`);
+    return replies.slice(load ? 1 : 0).map(([error, reply]) => (error ? { error } : { reply }));
+  }
+
+  private checkKeys(keys: string[]): void {
+    if (keys.length !== this.numberOfKeys) {
+      throw new Error(`${this.id} takes ${this.numberOfKeys} keys, got ${keys.length}`);
     }
   }
 

@@ -14,6 +14,8 @@ import {
   type TaskStatus,
 } from '@taskpulse/protocol';
 import type {
+  BatchEvent,
+  BatchPublishResult,
   ChannelListener,
   ConnectionSession,
   ConnectionStats,
@@ -28,7 +30,7 @@ import type {
   TaskState,
   TaskStats,
 } from './engine';
-import { TaskFinishedError } from './errors';
+import { EngineError, TaskFinishedError } from './errors';
 import { historyPage } from './history-page';
 import { checkAfterOffset, checkDedupeKey, checkLimit, checkTtl, copySession, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
 import { ListenerRegistry } from './listener-registry';
@@ -93,7 +95,23 @@ export class MemoryEngine implements Engine {
   }
 
   async publish(event: EncodedTaskEvent, options: { dedupe?: DedupeKey } = {}): Promise<PublishResult> {
-    const { dedupe } = options;
+    return this.apply(event, options.dedupe);
+  }
+
+  /** The whole batch at once, before the first await: a call made after this one is applied after it. */
+  async publishBatch(events: readonly BatchEvent[]): Promise<BatchPublishResult[]> {
+    return events.map(({ event, dedupe }) => {
+      try {
+        return this.apply(event, dedupe);
+      } catch (error) {
+        if (!(error instanceof EngineError)) throw error;
+        return { status: 'error', error };
+      }
+    });
+  }
+
+  /** One event, synchronously: what makes publish atomic and keeps calls in call order. */
+  private apply(event: EncodedTaskEvent, dedupe: DedupeKey | undefined): PublishResult {
     if (dedupe) checkDedupeKey(dedupe);
     let task = this.live(event.taskId);
     if (task && dedupe) {

@@ -7,9 +7,14 @@ export async function redisCall<T>(what: string, run: () => Promise<T>): Promise
   try {
     return await run();
   } catch (error) {
-    if (error instanceof EngineError) throw error;
-    throw new EngineUnavailableError(`redis failed to ${what}: ${error instanceof Error ? error.message : String(error)}`, error);
+    throw asEngineError(error, what);
   }
+}
+
+/** An engine error as it is; any other failure as EngineUnavailableError naming `what`. */
+export function asEngineError(error: unknown, what: string): EngineError {
+  if (error instanceof EngineError) return error;
+  return new EngineUnavailableError(`redis failed to ${what}: ${error instanceof Error ? error.message : String(error)}`, error);
 }
 
 /** Executes a MULTI (one round trip) and returns its replies; any failed command fails the whole call. */

@@ -6,6 +6,8 @@
  */
 import { Redis, type RedisOptions } from 'ioredis';
 import type {
+  BatchEvent,
+  BatchPublishResult,
   ChannelListener,
   ConnectionSession,
   ConnectionStats,
@@ -163,6 +165,10 @@ export class RedisEngine implements Engine {
 
   publish(event: EncodedTaskEvent, options?: { dedupe?: DedupeKey }): Promise<PublishResult> {
     return this.store.publish(event, options);
+  }
+
+  publishBatch(events: readonly BatchEvent[]): Promise<BatchPublishResult[]> {
+    return this.store.publishBatch(events);
   }
 
   latest(taskId: string): Promise<TaskState | null> {

@@ -13,6 +13,8 @@ import {
 } from '@taskpulse/protocol';
 import type { Redis } from 'ioredis';
 import type {
+  BatchEvent,
+  BatchPublishResult,
   DedupeKey,
   HistoryPage,
   PublishResult,
@@ -24,8 +26,8 @@ import type {
 } from './engine';
 import { EngineError } from './errors';
 import { historyPage } from './history-page';
-import { loadLuaScript } from './lua-scripts';
-import { execMulti, redisCall } from './redis-call';
+import { loadLuaScript, type ScriptCall } from './lua-scripts';
+import { asEngineError, execMulti, redisCall } from './redis-call';
 import { META_FIELDS, statusIndexKey, taskKeys } from './redis-keys';
 import { ScriptCode, scriptCodeError } from './script-codes';
 import { checkAfterOffset, checkDedupeKey, checkLimit, newEpoch } from './shared';
@@ -57,7 +59,42 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async publish(event: EncodedTaskEvent, options: { dedupe?: DedupeKey } = {}): Promise<PublishResult> {
-    const { dedupe } = options;
+    const { keys, args } = this.publishCall(event, options.dedupe);
+    const reply = await redisCall(`publish an event of task ${event.taskId}`, () => publishTaskEventScript.run(this.redis, keys, args));
+    return publishOutcome(reply, event.taskId);
+  }
+
+  /** One pipeline of publish-script runs (see LuaScript.runMany); a command's own failure stays with its event. */
+  async publishBatch(events: readonly BatchEvent[]): Promise<BatchPublishResult[]> {
+    const results: Array<BatchPublishResult | undefined> = [];
+    const calls: ScriptCall[] = [];
+    const sent: number[] = [];
+    events.forEach(({ event, dedupe }, i) => {
+      try {
+        calls.push(this.publishCall(event, dedupe));
+        sent.push(i);
+        results.push(undefined);
+      } catch (error) {
+        if (!(error instanceof EngineError)) throw error;
+        results.push({ status: 'error', error });
+      }
+    });
+    const outcomes = calls.length === 0 ? [] : await redisCall(`publish a batch of ${calls.length} events`, () => publishTaskEventScript.runMany(this.redis, calls));
+    outcomes.forEach((outcome, k) => {
+      const index = sent[k]!;
+      const { taskId } = events[index]!.event;
+      try {
+        if (outcome.error) throw outcome.error;
+        results[index] = publishOutcome(outcome.reply, taskId);
+      } catch (error) {
+        results[index] = { status: 'error', error: asEngineError(error, `publish an event of task ${taskId}`) };
+      }
+    });
+    return results as BatchPublishResult[];
+  }
+
+  /** The publish script's keys and arguments for one event; throws EngineArgumentError for a bad dedupe key. */
+  private publishCall(event: EncodedTaskEvent, dedupe: DedupeKey | undefined): ScriptCall {
     if (dedupe) checkDedupeKey(dedupe);
     const keys = taskKeys(this.prefix, event.taskId);
     const args: Array<string | number> = [
@@ -75,16 +112,7 @@ export class RedisTaskStore implements TaskStore {
     ];
     for (const [field, value] of event.set) args.push(field, value);
     args.push(...event.unset);
-    const reply = (await redisCall(`publish an event of task ${event.taskId}`, () =>
-      publishTaskEventScript.run(this.redis, [keys.history, keys.meta, ...this.indexKeys], args),
-    )) as [number, ...Array<number | Buffer>];
-    const [code] = reply;
-    if (code === ScriptCode.Published) {
-      const [, offset, epoch, frame] = reply as [number, number, Buffer, Buffer];
-      return { status: 'published', offset, epoch: epoch.toString(), frame };
-    }
-    if (code === ScriptCode.Duplicate) return { status: 'duplicate' };
-    throw scriptCodeError(code, event.taskId, String(reply[1] ?? ''));
+    return { keys: [keys.history, keys.meta, ...this.indexKeys], args };
   }
 
   async latest(taskId: string): Promise<TaskState | null> {
@@ -191,6 +219,17 @@ export class RedisTaskStore implements TaskStore {
   private cutoff(): number {
     return this.now() - LIMITS.historyTtlSeconds * 1000;
   }
+}
+
+/** The publish script's reply as a PublishResult; a refusal code throws its typed error. */
+function publishOutcome(reply: unknown, taskId: string): PublishResult {
+  const [code, ...rest] = reply as [number, ...Array<number | Buffer>];
+  if (code === ScriptCode.Published) {
+    const [offset, epoch, frame] = rest as [number, Buffer, Buffer];
+    return { status: 'published', offset, epoch: epoch.toString(), frame };
+  }
+  if (code === ScriptCode.Duplicate) return { status: 'duplicate' };
+  throw scriptCodeError(code, taskId, String(rest[0] ?? ''));
 }
 
 function entryFrame(entry: StreamEntry): Buffer {

@@ -5,6 +5,7 @@
  */
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Engine } from '../src/index';
+import { batchCases } from './engine-contract-batch';
 import { pubSubAndNodeCases } from './engine-contract-pubsub';
 import { readCases } from './engine-contract-reads';
 import { storeCases } from './engine-contract-store';
@@ -39,6 +40,7 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
       await Promise.all(opened.splice(0).map((engine) => engine.close()));
     });
     storeCases(context);
+    batchCases(context);
     readCases(context);
     pubSubAndNodeCases(context);
   });

@@ -142,6 +142,15 @@ describe('redis engine storage', () => {
     expect(offsetsOf((await engine.history(taskId, 10))!.frames)).toEqual([2, 1]);
   });
 
+  it('runs a batch again, in order, after SCRIPT FLUSH (NOSCRIPT fallback in one pipeline)', async () => {
+    const engine = await redisEngine(randomPrefix());
+    const [a, b] = [randomTaskId(), randomTaskId()];
+    await rawClient().script('FLUSH');
+    const results = await engine.publishBatch([a, b, a, b].map((taskId, i) => ({ event: progressEvent(taskId, i) })));
+    expect(results.map((r) => (r.status === 'published' ? r.offset : r.status))).toEqual([1, 1, 2, 2]);
+    expect(offsetsOf((await engine.history(a, 10))!.frames)).toEqual([2, 1]);
+  });
+
   it('refuses a history whose stream holds an entry it did not write, as an internal error naming it', async () => {
     const prefix = randomPrefix();
     const engine = await redisEngine(prefix);
