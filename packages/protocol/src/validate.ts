@@ -96,10 +96,11 @@ export function validateTaskEvent(event: TaskEvent): void {
       if (event.projectId !== undefined) checkId('project_id', event.projectId);
       return;
     case 'progress':
+      // steps first: a percent derived from bad step counts (the reporter's) is then named by its cause
+      checkSteps(event.completedSteps, event.totalSteps);
       checkPercent('progress', event.progress);
       checkText('message', event.message, LIMITS.messageChars);
       checkText('current_step', event.currentStep, LIMITS.stepNameChars);
-      checkSteps(event.completedSteps, event.totalSteps);
       return;
     case 'complete':
       encodeResult(event.result);

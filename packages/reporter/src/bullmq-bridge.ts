@@ -22,14 +22,27 @@
  */
 import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
 import { TaskFinishedError, type Engine } from '@taskpulse/engine';
-import { LIMITS, type TaskEvent } from '@taskpulse/protocol';
+import type { TaskEvent } from '@taskpulse/protocol';
 import { pino, type Logger } from 'pino';
 import { progressEventOf } from './bullmq-progress';
+import { capErrorText } from './cause-chain';
 import { ReporterInputError } from './errors';
 import { JobOwnerCache, type JobOwner } from './job-owner-cache';
-import { createReporter, type ProgressReporter } from './reporter';
+import type { Coalesced } from './progress-throttle';
+import { createReporter, type ProgressReporter, type ReporterOptions } from './reporter';
 
-export type BullmqBridgeOptions = ({ engine: Engine; reporter?: undefined } | { reporter: ProgressReporter; engine?: undefined }) & {
+export type BullmqBridgeOptions = (
+  | {
+      engine: Engine;
+      reporter?: undefined;
+      /**
+       * Opt-in: coalesce each job's progress to at most one update per this many ms (the reporter's
+       * `minIntervalMs`: leading and trailing edge; start, completion and failure go out at once, in order).
+       */
+      minIntervalMs?: number;
+    }
+  | { reporter: ProgressReporter<Coalesced>; engine?: undefined; minIntervalMs?: undefined }
+) & {
   queueName: string;
   /** BullMQ connection options (a plain options object: QueueEvents needs a dedicated connection). */
   connection: ConnectionOptions;
@@ -47,6 +60,8 @@ export type BullmqBridgeOptions = ({ engine: Engine; reporter?: undefined } | { 
 /** What happened to the events a bridge has read; a metrics collector reads these. */
 export interface BridgeCounts {
   published: number;
+  /** Progress held by the coalescing window (minIntervalMs): it went out merged into a later frame, not counted in `published`. */
+  coalesced: number;
   /** Already published (another bridge or a replay got there first). */
   duplicates: number;
   /** Progress values or results that are not valid task events: logged and skipped. */
@@ -80,12 +95,18 @@ type BridgeEvent =
 /** Starts a bridge for one queue; it reads events until `close()`. */
 export function startBullmqBridge(options: BullmqBridgeOptions): BullmqBridge {
   const { queueName, connection, prefix } = options;
-  const reporter = options.reporter ?? createReporter(options.engine!);
   const logger = (options.logger ?? pino({ name: 'bullmq-bridge' })).child({ queue: queueName });
+  const reporter = options.reporter ?? createReporter(options.engine!, coalescing(options.minIntervalMs));
   const source = `bullmq:${queueName}`;
   const replayWindowMs = options.replayWindowMs ?? 60_000;
   const lastEventId = options.lastEventId ?? (replayWindowMs > 0 ? `${Math.max(0, Date.now() - replayWindowMs)}-0` : '$');
-  const counts: BridgeCounts = { published: 0, duplicates: 0, invalid: 0, refused: 0, errors: 0 };
+  const counts: BridgeCounts = { published: 0, coalesced: 0, duplicates: 0, invalid: 0, refused: 0, errors: 0 };
+
+  /** The reporter options for a window: a held update's later failure is counted and logged like any other. */
+  function coalescing(minIntervalMs: number | undefined): ReporterOptions {
+    if (minIntervalMs === undefined) return {};
+    return { minIntervalMs, onDeferredError: (error, taskId) => countFailure(error, { taskId, event: 'progress (coalesced)' }) };
+  }
 
   const queue = new Queue(queueName, { connection, ...(prefix === undefined ? {} : { prefix }) });
   queue.on('error', (error) => {
@@ -138,21 +159,25 @@ export function startBullmqBridge(options: BullmqBridgeOptions): BullmqBridge {
         result = await reporter.publish({ ...taskEvent, result: undefined } as TaskEvent, { dedupe: { source, id: streamId } });
       }
       if (result.status === 'published') counts.published += 1;
+      else if (result.status === 'coalesced') counts.coalesced += 1;
       else counts.duplicates += 1;
     } catch (error) {
-      const taskId = owner?.taskId;
-      if (error instanceof ReporterInputError) {
-        counts.invalid += 1;
-        logger.warn({ ...context, taskId, field: error.field, problem: error.problem }, 'invalid job event skipped');
-      } else if (error instanceof TaskFinishedError) {
-        counts.refused += 1;
-        logger.warn({ ...context, taskId }, 'progress for a finished task skipped');
-      } else {
-        counts.errors += 1;
-        logger.error({ ...context, taskId, err: error }, 'could not publish job event');
-      }
+      countFailure(error, { ...context, taskId: owner?.taskId });
     } finally {
       if (event.kind === 'completed' || event.kind === 'failed') owners.forget(jobId);
+    }
+  }
+
+  function countFailure(error: unknown, context: Record<string, unknown>): void {
+    if (error instanceof ReporterInputError) {
+      counts.invalid += 1;
+      logger.warn({ ...context, field: error.field, problem: error.problem }, 'invalid job event skipped');
+    } else if (error instanceof TaskFinishedError) {
+      counts.refused += 1;
+      logger.warn(context, 'progress for a finished task skipped');
+    } else {
+      counts.errors += 1;
+      logger.error({ ...context, err: error }, 'could not publish job event');
     }
   }
 
@@ -170,6 +195,8 @@ export function startBullmqBridge(options: BullmqBridgeOptions): BullmqBridge {
       closing ??= (async () => {
         await events.close();
         await idle();
+        // what the window still holds goes out before the bridge is gone
+        await reporter.flush().catch((error: unknown) => countFailure(error, { event: 'flush at close' }));
         await queue.close();
       })();
       return closing;
@@ -194,8 +221,7 @@ function toTaskEvent(owner: JobOwner, event: Exclude<BridgeEvent, { kind: 'added
       return { kind: 'complete', taskId, result: event.returnvalue ?? undefined, timestamp };
     case 'failed': {
       const reason = event.failedReason || 'the job failed without a reason';
-      const error = reason.length > LIMITS.errorChars ? `${reason.slice(0, LIMITS.errorChars - 1)}…` : reason;
-      return { kind: 'fail', taskId, error, timestamp };
+      return { kind: 'fail', taskId, error: capErrorText(reason), timestamp };
     }
   }
 }

@@ -14,9 +14,13 @@ const MAX_DEPTH = 16;
  * capped at LIMITS.errorChars. Never returns an empty string.
  */
 export function describeError(error: unknown): string {
-  const text = describe(error, new Set(), 0).trim();
-  const capped = text.length > LIMITS.errorChars ? `${text.slice(0, LIMITS.errorChars - 1)}…` : text;
+  const capped = capErrorText(describe(error, new Set(), 0).trim());
   return capped.length > 0 ? capped : 'unknown error';
+}
+
+/** Failure text cut to LIMITS.errorChars with a closing `…`: a failure is never refused for its length. */
+export function capErrorText(text: string): string {
+  return text.length > LIMITS.errorChars ? `${text.slice(0, LIMITS.errorChars - 1)}…` : text;
 }
 
 /** True for Error instances and error-like objects from other realms or libraries. */

@@ -30,9 +30,9 @@ export function ownerOf(job: JobLike): { userId?: string; projectId?: string } {
   return { ...(userId === undefined ? {} : { userId }), ...(projectId === undefined ? {} : { projectId }) };
 }
 
-export type ProgressProcessor<D, R, N extends string> = (
+export type ProgressProcessor<D, R, N extends string, Held = never> = (
   job: Job<D, R, N>,
-  progress: TaskProgress,
+  progress: TaskProgress<Held>,
   token?: string,
   signal?: AbortSignal,
 ) => Promise<R>;
@@ -49,9 +49,9 @@ export interface WithProgressOptions {
  * JSON) fails the job, recorded with that reason. If the start cannot be recorded the job fails before the
  * processor runs, so BullMQ retries it rather than running it unobserved.
  */
-export function withProgress<D = unknown, R = unknown, N extends string = string>(
-  reporter: ProgressReporter,
-  processor: ProgressProcessor<D, R, N>,
+export function withProgress<D = unknown, R = unknown, N extends string = string, Held = never>(
+  reporter: ProgressReporter<Held>,
+  processor: ProgressProcessor<D, R, N, Held>,
   options: WithProgressOptions = {},
 ): (job: Job<D, R, N>, token?: string, signal?: AbortSignal) => Promise<R> {
   const logger = options.logger ?? pino({ name: 'with-progress' });

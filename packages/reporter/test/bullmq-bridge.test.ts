@@ -92,7 +92,30 @@ describe.each(ENGINES)('BullMQ bridge on the $name engine', (factory: EngineFact
     const history = await historyOf(engine, taskId);
     expect(history[3].payload).toMatchObject({ message: '正在上传视频...', current_step: '上传视频', completed_steps: 3, total_steps: 4 });
     expect((await engine.latest(taskId))?.fields).toMatchObject({ user_id: '"user-123"', project_id: '"project-456"' });
-    expect(b.counts()).toEqual({ published: 5, duplicates: 0, invalid: 0, refused: 0, errors: 0 });
+    expect(b.counts()).toEqual({ published: 5, coalesced: 0, duplicates: 0, invalid: 0, refused: 0, errors: 0 });
+  });
+
+  it('coalesces a job reporting hundreds of times with minIntervalMs: first, merged last, then completed', async () => {
+    const b = bridge({ minIntervalMs: 60_000 });
+    await b.ready();
+    bull.worker(async (job: Job) => {
+      await job.updateProgress({ progress: 0, message: 'begin', step: 'work', completed_steps: 0, total_steps: 300 });
+      for (let i = 1; i <= 300; i++) await job.updateProgress({ completed_steps: i, total_steps: 300 });
+      return 'done';
+    });
+    const taskId = `task-${randomUUID().slice(0, 8)}`;
+    await bull.queue.add('many', { task_id: taskId });
+    expect(await finished(taskId, b)).toBe('completed');
+    expect(await eventsOf(engine, taskId)).toEqual([
+      [1, 'running', null],
+      [2, 'progress', 0],
+      [3, 'progress', 100],
+      [4, 'completed', 'done'],
+    ]);
+    // the merged update kept the message and step of the first held one
+    expect((await historyOf(engine, taskId))[2].payload).toMatchObject({ message: 'begin', current_step: 'work', completed_steps: 300 });
+    // the held updates went out as one merged frame; each call is counted once, as what it resolved to
+    expect(b.counts()).toMatchObject({ published: 3, coalesced: 300, errors: 0 });
   });
 
   it('records a failing job as failed with its reason, once retries are exhausted', async () => {
