@@ -49,7 +49,7 @@ export interface ErrorBody {
   error: { code: ErrorCode; message: string; field?: string; reason?: string };
 }
 
-interface AjvIssue {
+export interface AjvIssue {
   instancePath: string;
   keyword: string;
   message?: string;
@@ -57,7 +57,7 @@ interface AjvIssue {
 }
 
 /** Names the field an ajv issue is about and says what it expected, e.g. `progress must be <= 100`. */
-function describeSchemaIssue(issue: AjvIssue, part: string): { field: string; message: string } {
+export function describeSchemaIssue(issue: AjvIssue, part: string): { field: string; message: string } {
   const path = issue.instancePath.split('/').filter((p) => p !== '').join('.');
   const join = (name: unknown) => (path === '' ? String(name) : `${path}.${String(name)}`);
   if (issue.keyword === 'required') {

@@ -129,3 +129,57 @@ export const connectionStatsResponse = {
 } as const;
 
 export const healthResponse = { type: 'object', properties: { status: { type: 'string' } } } as const;
+
+/** Most events one `POST /api/v1/events` may carry. */
+export const MAX_BATCH_EVENTS = 1000;
+/** Largest body of `POST /api/v1/events` (the other routes keep the app's smaller limit). */
+export const BATCH_BODY_LIMIT = 1024 * 1024;
+
+function eventOf(type: string, properties: Record<string, object>, required: string[] = []) {
+  return body({ type: { const: type }, task_id: id, ...properties }, ['type', 'task_id', ...required]);
+}
+
+/** One event of a batch: the single routes' bodies with `type` and `task_id` added. */
+export const batchEventItem = {
+  type: 'object',
+  required: ['type'],
+  discriminator: { propertyName: 'type' },
+  oneOf: [
+    eventOf('start', startBody.properties),
+    eventOf('progress', progressBody.properties, ['progress']),
+    eventOf('complete', completeBody.properties),
+    eventOf('fail', failBody.properties, ['error']),
+    eventOf('cancel', cancelBody.properties),
+  ],
+} as const;
+
+/** Each item is checked on its own by the route (a bad one does not refuse the others). */
+export const batchEventsBody = {
+  type: 'object',
+  required: ['events'],
+  additionalProperties: false,
+  properties: { events: { type: 'array', minItems: 1, maxItems: MAX_BATCH_EVENTS, items: batchEventItem } },
+} as const;
+
+/** The answer to one event of a batch: its HTTP-like status and where it landed, or its error. */
+export const batchResultItem = {
+  type: 'object',
+  required: ['status'],
+  properties: {
+    task_id: { type: 'string' },
+    status: { type: 'integer' },
+    offset: { type: 'integer' },
+    epoch: { type: 'string' },
+    error: errorResponse.properties.error,
+  },
+} as const;
+
+export const batchResponse = {
+  type: 'object',
+  required: ['published', 'failed', 'results'],
+  properties: {
+    published: { type: 'integer' },
+    failed: { type: 'integer' },
+    results: { type: 'array', items: batchResultItem },
+  },
+} as const;

@@ -31,6 +31,7 @@ describe('API keys in jwt mode', () => {
     ['/api/v1/broadcast/user/alice', { task_id: 'w1', progress: 1 }],
     ['/api/v1/broadcast/project/p-1', { task_id: 'w1', progress: 1 }],
     ['/api/v1/demo/jobs', {}],
+    ['/api/v1/events', { events: [{ type: 'progress', task_id: 'w1', progress: 10 }] }],
   ];
 
   it.each(writes)('POST %s: 401 without a key or with an unknown one, 403 with a key of another scope', async (url, body) => {

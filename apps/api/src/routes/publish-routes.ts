@@ -2,6 +2,7 @@
  * The reporter over HTTP: start, progress, complete, fail and cancel a task, and broadcast to a user's or
  * a project's connections. Every call goes through the reporter, which validates in full before anything
  * is written; the answer is where the event landed (`{task_id, offset, epoch}`) or how many received it.
+ * `POST /api/v1/events` takes many events in one body (batch-publish-route.ts).
  */
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { Reported } from '@taskpulse/reporter';
@@ -20,6 +21,7 @@ import {
   taskParams,
   userParams,
 } from '../schemas';
+import { batchPublishRoute } from './batch-publish-route';
 
 interface TaskParams {
   task_id: string;
@@ -65,6 +67,7 @@ function stepFields(body: StepFields) {
 
 export const publishRoutes: FastifyPluginAsync = async (app) => {
   const { reporter } = app;
+  await app.register(batchPublishRoute);
 
   app.post<{ Params: TaskParams; Body: { user_id?: string; project_id?: string } }>(
     '/api/v1/tasks/:task_id/start',
