@@ -1,0 +1,317 @@
+/**
+ * S7, standalone (issue 12, item 4): events stored and published per second from one reporter and from
+ * one API process, against the plain PUBLISH floor of the same Redis in the same run.
+ *
+ * One private redis-server; one raw subscriber socket subscribed to every task channel of a phase (so each
+ * PUBLISH fans out to one subscriber, for the floor and for ours alike; it counts the messages it gets);
+ * the API (apps/api/src/main.ts) as its own process. Each phase runs for a fixed time over 100 tasks,
+ * round robin, and then counts what was stored (the tasks' offsets) and delivered. Phases alternate over
+ * `--rounds`, and the table gives the median of each, so machine noise hits all phases alike.
+ *
+ *   npx tsx bench/src/scenarios/s7-publish-rate.ts [--seconds=3] [--rounds=3] [--batch=100] [--out=bench/results/<file>.md]
+ */
+import { writeFileSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
+import { loadavg } from 'node:os';
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { createRedisEngine, type RedisEngine } from '@taskpulse/engine';
+import { assembleTaskFrame, taskChannel } from '@taskpulse/protocol';
+import { createReporter } from '@taskpulse/reporter';
+import { freePort, startRedisServer, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
+import { sleep } from '../clock';
+import { CLOCK_TICKS, treeCpuTicks } from '../proc/proc-stats';
+import { median } from '../stats/median';
+
+const args = Object.fromEntries(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k!, v ?? 'true'];
+  }),
+);
+const SECONDS = Number(args.seconds ?? 3);
+const ROUNDS = Number(args.rounds ?? 3);
+const BATCH = Number(args.batch ?? 100);
+const TASKS = 100;
+/** Requests or calls in flight where a phase is concurrent. */
+const IN_FLIGHT = 100;
+/** API batch requests in flight. */
+const API_BATCHES_IN_FLIGHT = 4;
+const MESSAGE = '正在转码视频... item 12345 of 100000';
+const root = new URL('../../../', import.meta.url).pathname;
+
+interface PhaseResult {
+  stored: number;
+  delivered: number;
+  seconds: number;
+  redisCpu: number;
+  apiCpu: number;
+  benchCpu: number;
+}
+
+interface Phase {
+  name: string;
+  what: string;
+  /** Sends events until `until` (ms since epoch); the prefix and task ids are the phase's own. */
+  run(prefix: string, taskIds: string[], until: number): Promise<void>;
+  /** PUBLISH-only phases store nothing: their rate is what was sent. */
+  storesNothing?: boolean;
+  /** Fixed prefix (the API process has one). */
+  prefix?: string;
+}
+
+/** A raw RESP subscriber: SUBSCRIBEs channels and counts `message` pushes without decoding them. */
+class CountingSubscriber {
+  delivered = 0;
+  private tail: Buffer = Buffer.alloc(0);
+  private static readonly MARK = Buffer.from('\r\n$7\r\nmessage\r\n');
+
+  private constructor(private readonly socket: Socket) {
+    socket.on('data', (chunk: Buffer) => {
+      const data = this.tail.length > 0 ? Buffer.concat([this.tail, chunk]) : chunk;
+      for (let at = data.indexOf(CountingSubscriber.MARK); at >= 0; at = data.indexOf(CountingSubscriber.MARK, at + 1)) this.delivered += 1;
+      this.tail = data.subarray(Math.max(0, data.length - CountingSubscriber.MARK.length + 1));
+    });
+  }
+
+  static async open(port: number): Promise<CountingSubscriber> {
+    const socket = connect(port, '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return new CountingSubscriber(socket);
+  }
+
+  subscribe(channels: string[]): void {
+    const parts = ['SUBSCRIBE', ...channels];
+    this.socket.write(`*${parts.length}\r\n${parts.map((p) => `$${Buffer.byteLength(p)}\r\n${p}\r\n`).join('')}`);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+}
+
+/** Runs `send` with `width` loops in parallel until `until`. */
+async function loops(width: number, until: number, send: (n: number) => Promise<unknown>): Promise<void> {
+  let n = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (Date.now() < until) await send(n++);
+    }),
+  );
+}
+
+function frameOf(taskId: string, seq: number): string {
+  return assembleTaskFrame('progress', taskId, seq, 'bench', {
+    progress: String(seq % 100),
+    message: JSON.stringify(MESSAGE),
+    status: '"running"',
+    timestamp: JSON.stringify(new Date().toISOString()),
+  });
+}
+
+async function main(): Promise<void> {
+  const redis = await startRedisServer();
+  const apiPort = await freePort();
+  const apiPrefix = `s7api${randomUUID().slice(0, 4)}`;
+  const api: ManagedProcess = startTsProcess(`${root}apps/api/src/main.ts`, {
+    REDIS_URL: redis.url,
+    PORT: String(apiPort),
+    HOST: '127.0.0.1',
+    KEY_PREFIX: apiPrefix,
+    LOG_LEVEL: 'warn',
+    AUTH_MODE: 'insecure',
+    CLEANUP_INTERVAL_MS: '0',
+  });
+  const raw = new Redis(redis.url);
+  const subscriber = await CountingSubscriber.open(redis.port);
+  const engines: RedisEngine[] = [];
+  const engineFor = async (prefix: string) => {
+    const engine = createRedisEngine({ url: redis.url, prefix });
+    engines.push(engine);
+    await engine.ready();
+    return engine;
+  };
+  const apiBase = `http://127.0.0.1:${apiPort}`;
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${apiBase}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`${path} answered ${res.status}: ${await res.text()}`);
+    return res.json() as Promise<{ failed?: number }>;
+  };
+
+  const phases: Phase[] = [
+    {
+      name: 'PUBLISH floor, pipelined',
+      what: `one ioredis client, pipelines of ${BATCH} PUBLISH of ready frames (no storage)`,
+      storesNothing: true,
+      async run(prefix, taskIds, until) {
+        for (let n = 0; Date.now() < until; ) {
+          const pipeline = raw.pipeline();
+          for (let i = 0; i < BATCH; i++, n++) pipeline.publish(taskChannel(prefix, taskIds[n % TASKS]!), frameOf(taskIds[n % TASKS]!, n));
+          await pipeline.exec();
+          published += BATCH;
+        }
+      },
+    },
+    {
+      name: 'PUBLISH floor, one call each',
+      what: `one ioredis client, ${IN_FLIGHT} PUBLISH calls in flight (the bare ceiling's way)`,
+      storesNothing: true,
+      run: (prefix, taskIds, until) =>
+        loops(IN_FLIGHT, until, async (n) => {
+          await raw.publish(taskChannel(prefix, taskIds[n % TASKS]!), frameOf(taskIds[n % TASKS]!, n));
+          published += 1;
+        }),
+    },
+    {
+      name: 'reporter, one call each',
+      what: `reporter.updateProgress, ${IN_FLIGHT} in flight (one EVALSHA each)`,
+      async run(prefix, taskIds, until) {
+        const reporter = createReporter(await engineFor(prefix));
+        await loops(IN_FLIGHT, until, (n) => reporter.updateProgress(taskIds[n % TASKS]!, n % 100, MESSAGE));
+      },
+    },
+    {
+      name: `reporter.publishBatch (${BATCH})`,
+      what: `batches of ${BATCH} events, 2 batches in flight (one pipeline of EVALSHA each)`,
+      async run(prefix, taskIds, until) {
+        const reporter = createReporter(await engineFor(prefix));
+        let n = 0;
+        await loops(2, until, async () => {
+          const items = Array.from({ length: BATCH }, () => {
+            const i = n++;
+            return { event: { kind: 'progress' as const, taskId: taskIds[i % TASKS]!, progress: i % 100, message: MESSAGE } };
+          });
+          const results = await reporter.publishBatch(items);
+          if (results.some((r) => r.status !== 'published')) throw new Error('a batch event was not published');
+        });
+      },
+    },
+    {
+      name: 'API, POST /api/v1/progress/:id',
+      what: `one API process, ${IN_FLIGHT} requests in flight from fetch (one event each)`,
+      prefix: apiPrefix,
+      run: (_prefix, taskIds, until) =>
+        loops(IN_FLIGHT, until, (n) => post(`/api/v1/progress/${taskIds[n % TASKS]!}`, { progress: n % 100, message: MESSAGE })),
+    },
+    {
+      name: `API, POST /api/v1/events (${BATCH})`,
+      what: `one API process, bodies of ${BATCH} events, ${API_BATCHES_IN_FLIGHT} requests in flight`,
+      prefix: apiPrefix,
+      async run(_prefix, taskIds, until) {
+        let n = 0;
+        await loops(API_BATCHES_IN_FLIGHT, until, async () => {
+          const events = Array.from({ length: BATCH }, () => {
+            const i = n++;
+            return { type: 'progress', task_id: taskIds[i % TASKS]!, progress: i % 100, message: MESSAGE };
+          });
+          const answer = await post('/api/v1/events', { events });
+          if (answer.failed !== 0) throw new Error(`a batch answered ${answer.failed} failures`);
+        });
+      },
+    },
+  ];
+
+  let published = 0;
+  async function runPhase(phase: Phase): Promise<PhaseResult> {
+    const prefix = phase.prefix ?? `s7${randomUUID().slice(0, 6)}`;
+    const taskIds = Array.from({ length: TASKS }, (_, i) => `t${randomUUID().slice(0, 6)}-${i}`);
+    subscriber.subscribe(taskIds.map((taskId) => taskChannel(prefix, taskId)));
+    await waitFor('subscriber on the phase channels', async () => {
+      const counts = (await raw.call('PUBSUB', 'NUMSUB', taskChannel(prefix, taskIds.at(-1)!))) as [string, number];
+      return Number(counts[1]) === 1;
+    }, 10_000, 20);
+    await sleep(200);
+    published = 0;
+    const deliveredBefore = subscriber.delivered;
+    const cpuBefore = { redis: treeCpuTicks(redis.process.pid!), api: treeCpuTicks(api.child.pid!), bench: process.cpuUsage() };
+    const started = Date.now();
+    await phase.run(prefix, taskIds, started + SECONDS * 1000);
+    const seconds = (Date.now() - started) / 1000;
+    const redisCpu = (treeCpuTicks(redis.process.pid!) - cpuBefore.redis) / CLOCK_TICKS / seconds;
+    const apiCpu = (treeCpuTicks(api.child.pid!) - cpuBefore.api) / CLOCK_TICKS / seconds;
+    const bench = process.cpuUsage(cpuBefore.bench);
+    let stored = published;
+    if (!phase.storesNothing) {
+      const reader = await engineFor(prefix);
+      stored = 0;
+      for (const taskId of taskIds) stored += (await reader.snapshot(taskId))?.offset ?? 0;
+    }
+    // every stored event was published once: wait until the subscriber has them all (bounded)
+    await waitFor(`deliveries of ${phase.name}`, () => subscriber.delivered - deliveredBefore >= stored, 15_000, 20).catch(() => undefined);
+    return { stored, delivered: subscriber.delivered - deliveredBefore, seconds, redisCpu, apiCpu, benchCpu: (bench.user + bench.system) / 1e6 / seconds };
+  }
+
+  try {
+    await waitFor('api ready', async () => (await fetch(`${apiBase}/readyz`).catch(() => undefined))?.ok, 30_000, 100);
+    await raw.config('RESETSTAT');
+    const results = new Map<string, PhaseResult[]>(phases.map((p) => [p.name, []]));
+    // a short warm-up of every path (JIT, script cache, connections), not measured
+    for (const phase of phases) await phase.run(`s7warm`, Array.from({ length: TASKS }, (_, i) => `w${i}`), Date.now() + 300);
+    await raw.config('RESETSTAT');
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const phase of phases) {
+        const result = await runPhase(phase);
+        results.get(phase.name)!.push(result);
+        process.stderr.write(`round ${round + 1} ${phase.name}: ${Math.round(result.stored / result.seconds)}/s (delivered ${result.delivered}/${result.stored})\n`);
+      }
+    }
+    const commandStats = (await raw.info('commandstats'))
+      .split('\n')
+      .filter((line) => /^cmdstat_(evalsha|publish|eval|script):/.test(line))
+      .map((line) => `    ${line.trim()}`)
+      .join('\n');
+
+    const rate = (name: string) => median(results.get(name)!.map((r) => r.stored / r.seconds));
+    const floorPipelined = rate(phases[0]!.name);
+    const floorCalls = rate(phases[1]!.name);
+    const rows = phases.map((phase) => {
+      const runs = results.get(phase.name)!;
+      const perSecond = rate(phase.name);
+      const delivered = runs.reduce((sum, r) => sum + r.delivered, 0);
+      const stored = runs.reduce((sum, r) => sum + r.stored, 0);
+      const pct = (x: number) => `${Math.round((x / 1) * 100)} %`;
+      return (
+        `| ${phase.name} | ${Math.round(perSecond).toLocaleString('en-US')} | ${pct(perSecond / floorPipelined)} | ${pct(perSecond / floorCalls)} | ` +
+        `${delivered === stored ? 'all' : `${delivered} of ${stored}`} | ${pct(median(runs.map((r) => r.redisCpu)))} | ` +
+        `${phase.prefix ? pct(median(runs.map((r) => r.apiCpu))) : '-'} | ${pct(median(runs.map((r) => r.benchCpu)))} | ${phase.what} |`
+      );
+    });
+    const report = [
+      `# S7: events stored and published per second (${new Date().toISOString()})`,
+      '',
+      `${TASKS} tasks round robin, progress events with a ${Buffer.byteLength(MESSAGE)}-byte message (frames ~${Buffer.byteLength(frameOf('t00000-00', 1))} B);`,
+      `each phase ${SECONDS} s, ${ROUNDS} rounds alternating, medians shown; one raw subscriber socket on every channel of a phase,`,
+      'so each PUBLISH (floor and ours) fans out once. Stored = sum of the tasks\' offsets after the phase (floor: PUBLISH calls made);',
+      'delivered = messages the subscriber counted. CPU = share of one core over the phase (redis-server, the API process, this process:',
+      'the load generator, and the reporter where the phase runs it). One private redis-server; 2 shared cores: absolute figures are noisy,',
+      'ratios within one run are what to read.',
+      '',
+      '| path | events stored+published /s | vs PUBLISH floor, pipelined | vs PUBLISH floor, one call each | delivered | redis CPU | API CPU | bench process CPU | how |',
+      '|---|---|---|---|---|---|---|---|---|',
+      ...rows,
+      '',
+      'Redis INFO commandstats over the measured rounds:',
+      '',
+      commandStats,
+      '',
+      `Load average at the end: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (2 cores, shared with other work).`,
+      '',
+    ].join('\n');
+    process.stdout.write(report);
+    if (args.out) writeFileSync(args.out, report);
+  } finally {
+    subscriber.close();
+    raw.disconnect();
+    await Promise.all(engines.map((engine) => engine.close()));
+    await api.stop(5000);
+    await redis.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
