@@ -172,11 +172,11 @@ async function main(): Promise<void> {
     },
     {
       name: `reporter.publishBatch (${BATCH})`,
-      what: `batches of ${BATCH} events, 2 batches in flight (one pipeline of EVALSHA each)`,
+      what: `batches of ${BATCH} events, 4 batches in flight (one pipeline of EVALSHA each)`,
       async run(prefix, taskIds, until) {
         const reporter = createReporter(await engineFor(prefix));
         let n = 0;
-        await loops(2, until, async () => {
+        await loops(4, until, async () => {
           const items = Array.from({ length: BATCH }, () => {
             const i = n++;
             return { event: { kind: 'progress' as const, taskId: taskIds[i % TASKS]!, progress: i % 100, message: MESSAGE } };
@@ -269,11 +269,16 @@ async function main(): Promise<void> {
       const perSecond = rate(phase.name);
       const delivered = runs.reduce((sum, r) => sum + r.delivered, 0);
       const stored = runs.reduce((sum, r) => sum + r.stored, 0);
-      const pct = (x: number) => `${Math.round((x / 1) * 100)} %`;
+      const pct = (x: number) => `${Math.round(x * 100)} %`;
+      // CPU per event is what a loaded machine distorts least: share of a core x seconds / events
+      const micros = (cpu: (r: PhaseResult) => number) => median(runs.map((r) => (cpu(r) * r.seconds * 1e6) / Math.max(1, r.stored)));
+      const redisMicros = micros((r) => r.redisCpu);
+      const clientMicros = micros((r) => r.benchCpu + (phase.prefix ? r.apiCpu : 0));
       return (
         `| ${phase.name} | ${Math.round(perSecond).toLocaleString('en-US')} | ${pct(perSecond / floorPipelined)} | ${pct(perSecond / floorCalls)} | ` +
         `${delivered === stored ? 'all' : `${delivered} of ${stored}`} | ${pct(median(runs.map((r) => r.redisCpu)))} | ` +
-        `${phase.prefix ? pct(median(runs.map((r) => r.apiCpu))) : '-'} | ${pct(median(runs.map((r) => r.benchCpu)))} | ${phase.what} |`
+        `${phase.prefix ? pct(median(runs.map((r) => r.apiCpu))) : '-'} | ${pct(median(runs.map((r) => r.benchCpu)))} | ` +
+        `${redisMicros.toFixed(1)} | ${clientMicros.toFixed(1)} | ${phase.what} |`
       );
     });
     const report = [
@@ -284,10 +289,10 @@ async function main(): Promise<void> {
       'so each PUBLISH (floor and ours) fans out once. Stored = sum of the tasks\' offsets after the phase (floor: PUBLISH calls made);',
       'delivered = messages the subscriber counted. CPU = share of one core over the phase (redis-server, the API process, this process:',
       'the load generator, and the reporter where the phase runs it). One private redis-server; 2 shared cores: absolute figures are noisy,',
-      'ratios within one run are what to read.',
+      'ratios within one run and CPU per event are what to read.',
       '',
-      '| path | events stored+published /s | vs PUBLISH floor, pipelined | vs PUBLISH floor, one call each | delivered | redis CPU | API CPU | bench process CPU | how |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| path | events stored+published /s | vs PUBLISH floor, pipelined | vs PUBLISH floor, one call each | delivered | redis CPU | API CPU | bench process CPU | redis CPU µs per event | client CPU µs per event (bench + API) | how |',
+      '|---|---|---|---|---|---|---|---|---|---|---|',
       ...rows,
       '',
       'Redis INFO commandstats over the measured rounds:',
