@@ -41,10 +41,16 @@ export function createRedisEngineMetrics(registry: Registry): RedisEngineMetrics
 type Instrumented = Pick<Redis, 'on' | 'sendCommand'>;
 
 /**
+ * Connection set-up commands ioredis sends itself and whose refusal it ignores (CLIENT SETINFO on a Redis
+ * older than 7.2, HELLO where RESP3 is not offered): not failures of the engine.
+ */
+const HANDSHAKE_COMMANDS = new Set(['client', 'hello']);
+
+/**
  * Counts one connection's reconnects, errors and failed commands. A failed command is seen by wrapping
  * the connection's `sendCommand` (ioredis has no command hook): one extra promise reaction per command,
  * ~0.1 µs against a round trip of tens of µs. A NOSCRIPT answer is retried by ioredis with EVAL inside the
- * returned promise, so it is never counted.
+ * returned promise, so it is never counted; nor are the handshake commands above.
  */
 export function instrumentRedisConnection(connection: Instrumented, role: RedisConnectionRole, metrics: RedisEngineMetrics): void {
   const reconnects = metrics.reconnects.labels(role);
@@ -54,7 +60,9 @@ export function instrumentRedisConnection(connection: Instrumented, role: RedisC
   const send = connection.sendCommand.bind(connection);
   connection.sendCommand = ((command: Parameters<Redis['sendCommand']>[0], stream?: Parameters<Redis['sendCommand']>[1]) => {
     const reply = send(command, stream) as Promise<unknown> | undefined;
-    reply?.then(undefined, () => metrics.commandErrors.inc({ connection: role, command: command.name }));
+    if (!HANDSHAKE_COMMANDS.has(command.name)) {
+      reply?.then(undefined, () => metrics.commandErrors.inc({ connection: role, command: command.name }));
+    }
     return reply;
   }) as Redis['sendCommand'];
 }
