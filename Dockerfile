@@ -9,5 +9,5 @@ COPY apps ./apps
 COPY bench/package.json ./bench/package.json
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 USER node
-EXPOSE 8080 8081
+EXPOSE 8080 8081 8082
 CMD ["node", "--max-semi-space-size=4", "--import", "tsx", "apps/gateway/src/main.ts"]

@@ -9,6 +9,7 @@
  */
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
+import { registerProcessMetrics } from '@taskpulse/metrics';
 import { configOrExit, exitOnSignals, readInt, readRaw } from '@taskpulse/config';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
@@ -36,11 +37,14 @@ async function main(): Promise<void> {
   if (readRaw(process.env, 'AUTH_MODE') === undefined) {
     logger.warn('AUTH_MODE is not set: running with AUTH_MODE=insecure (identity from query parameters, no tokens, every origin); set AUTH_MODE=jwt before exposing this server');
   }
+  // One registry for the whole process: the gateway serves it at /metrics, the API and the engine add to it.
+  const registry = new Registry();
+  registerProcessMetrics(registry);
   let engine: Engine;
   if (redisUrl === undefined) {
     engine = createMemoryEngine({ prefix: config.gateway.keyPrefix });
   } else {
-    const redis = createRedisEngine({ url: redisUrl, prefix: config.gateway.keyPrefix, logger });
+    const redis = createRedisEngine({ url: redisUrl, prefix: config.gateway.keyPrefix, logger, metricsRegistry: registry });
     // Listening before Redis answers would greet the first requests with 503: wait a little, then go on anyway.
     await redis.ready(ENGINE_WAIT_MS).catch((error: unknown) => {
       logger.warn({ err: error }, 'redis is not ready yet; requests get 503 until it is');
@@ -48,7 +52,6 @@ async function main(): Promise<void> {
     engine = redis;
   }
   const reporter = createReporter(engine);
-  const registry = new Registry();
 
   // Typed as the API's DemoJobs: here the compiler checks the worker's job data against the API's input.
   const demoJobs: DemoJobs & { close(): Promise<void> } =

@@ -52,7 +52,7 @@ beforeAll(async () => {
   gatewayA = startTsProcess(`${root}apps/gateway/src/main.ts`, { ...env, PORT: String(portA), NODE_ID: 'node-a' });
   gatewayB = startTsProcess(`${root}apps/gateway/src/main.ts`, { ...env, PORT: String(portB), NODE_ID: 'node-b' });
   api = startTsProcess(`${root}apps/api/src/main.ts`, { ...env, PORT: String(apiPort), DEMO_QUEUE: queue, QUEUE_NAME: queue, BRIDGE_QUEUES: '' });
-  worker = startTsProcess(`${root}apps/worker/src/main.ts`, { ...env, QUEUE_NAME: queue, STEP_DELAY_MS: '50' });
+  worker = startTsProcess(`${root}apps/worker/src/main.ts`, { ...env, QUEUE_NAME: queue, STEP_DELAY_MS: '50', METRICS_PORT: '0' });
   await Promise.all([
     gatewayA.waitForOutput(/gateway listening on/),
     gatewayB.waitForOutput(/gateway listening on/),

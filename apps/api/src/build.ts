@@ -20,6 +20,7 @@ import { authPlugin, requireScope } from './plugins/auth-plugin';
 import { enginePlugin } from './plugins/engine-plugin';
 import { registerRateLimit } from './plugins/rate-limit-plugin';
 import { bridgesPlugin } from './plugins/bridges-plugin';
+import { openapiPlugin } from './plugins/openapi-plugin';
 import { DEFAULT_CLEANUP_INTERVAL_MS, historyCleanupPlugin } from './plugins/history-cleanup-plugin';
 import { demoPageRoutes } from './routes/demo-page-routes';
 import { demoRoutes } from './routes/demo-routes';
@@ -91,6 +92,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
   registerErrorHandling(app, (code) => metrics.errors.labels(code).inc());
   instrumentRequests(app, metrics);
   await app.register(authPlugin, { auth: options.auth });
+  await app.register(openapiPlugin);
 
   await app.register(enginePlugin, {
     engine: options.engine,

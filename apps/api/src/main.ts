@@ -6,7 +6,8 @@
  * CLEANUP_INTERVAL_MS, API_KEYS / API_KEYS_FILE, API_RATE_LIMIT_PER_MINUTE, API_BODY_LIMIT_BYTES.
  */
 import { pino } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { registerProcessMetrics } from '@taskpulse/metrics';
 import { createRedisEngine } from '@taskpulse/engine';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { apiAuthFrom } from './api-auth';
@@ -26,12 +27,12 @@ async function main(): Promise<void> {
     logger.warn('AUTH_MODE=jwt without API_KEYS or API_KEYS_FILE: every publish, broadcast, demo and stats call is refused');
   }
   logger.info({ authMode: config.auth.mode, apiKeys: config.apiKeys.entries.map((key) => key.id), rateLimitPerMinute: config.rateLimitPerMinute }, 'auth settings');
-  const engine = createRedisEngine({ url: config.redisUrl!, prefix: config.keyPrefix, logger });
+  const registry = new Registry();
+  registerProcessMetrics(registry);
+  const engine = createRedisEngine({ url: config.redisUrl!, prefix: config.keyPrefix, logger, metricsRegistry: registry });
   await engine.ready(ENGINE_WAIT_MS).catch((error: unknown) => {
     logger.warn({ err: error }, 'redis is not ready yet; the API answers 503 until it is');
   });
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'taskpulse_api_' });
   const demoJobs = createQueueDemoJobs({
     connection: { url: config.redisUrl! },
     queueName: config.demoQueue,

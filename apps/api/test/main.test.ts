@@ -48,7 +48,9 @@ describe('api main.ts', () => {
     const latest = (await (await fetch(`${base}/api/v1/progress/main-task`)).json()) as Record<string, unknown>;
     expect(latest).toMatchObject({ task_id: 'main-task', status: 'running', user_id: 'user-123', offset: 1 });
     const metrics = await (await fetch(`${base}/metrics`)).text();
-    expect(metrics).toContain('taskpulse_api_process_cpu_seconds_total');
+    // The process metrics carry the same prefix in every process; the engine's Redis metrics are there too.
+    expect(metrics).toContain('taskpulse_process_cpu_seconds_total');
+    expect(metrics).toMatch(/^taskpulse_engine_redis_reconnects_total\{connection="commands"\} 0$/m);
     expect(await api.stop()).toBe(0);
   });
 });

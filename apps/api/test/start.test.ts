@@ -54,6 +54,11 @@ async function runGuideFlow(env: Record<string, string>): Promise<string> {
     return body.total_clients === 1 ? body : null;
   });
   expect(stats.by_user).toEqual({ 'user-123': 1 });
+  // One registry for the whole process: the process metrics once, the gateway's and the API's side by side.
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  expect(metrics.match(/^# TYPE taskpulse_process_cpu_seconds_total /gm)).toHaveLength(1);
+  expect(metrics).toMatch(/^taskpulse_gateway_frames_fanned_out_total\{kind="task"\} [1-9]/m);
+  expect(metrics).toMatch(/^taskpulse_api_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/demo\/jobs",status_code="202"\} 1$/m);
   return base;
 }
 

@@ -4,6 +4,7 @@
  * must take, so a bad deployment says what to fix.
  */
 import {
+  describeVariable,
   readHost,
   readInt,
   readLogLevel,
@@ -82,6 +83,7 @@ export function readGatewaySettings(env: Env = process.env, options: GatewaySett
     maxConnectionsPerUser: readInt(env, 'MAX_CONNECTIONS_PER_USER', auth.mode === 'jwt' ? DEFAULT_MAX_CONNECTIONS_PER_USER : 0, 0, 1_000_000),
   };
   // The soft limit is checked against the hard one, so it is read once the hard one is known.
+  describeVariable(env, 'SOFT_BACKPRESSURE_BYTES', 'a whole number from 1024 to MAX_BACKPRESSURE_BYTES', { fallback: '65536 (at most MAX_BACKPRESSURE_BYTES)' });
   settings.softBackpressureBytes = readInt(env, 'SOFT_BACKPRESSURE_BYTES', Math.min(64 * 1024, settings.maxBackpressureBytes), 1024, settings.maxBackpressureBytes);
   const nodeId = readString(env, 'NODE_ID', { problem: idProblem, expected: 'an id of letters, digits and _ . : @ -' });
   if (nodeId !== undefined) settings.nodeId = nodeId;

@@ -1,11 +1,14 @@
 /**
  * The hot path: an engine frame becomes one `app.publish(channel, frame)`, and uWebSockets.js writes it
  * to every socket subscribed to that topic in C++. Topic names are channel names. A frame is never
- * parsed or re-serialised here; the only per-frame work in JavaScript is one integer add. User and
- * project broadcasts, rare and wide, are also timed (taskpulse_gateway_broadcast_fanout_seconds).
+ * parsed or re-serialised here; the per-frame work in JavaScript is two adds (frames, bytes) and a sample
+ * counter; one task frame in eight also has its `published_at` read and its delivery latency counted
+ * (delivery-latency.ts), once per fan-out whatever the number of sockets. User and project broadcasts,
+ * rare and wide, are also timed (taskpulse_gateway_broadcast_fanout_seconds).
  */
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { ChannelListener } from '@taskpulse/engine';
+import { readFramePublishedAt } from '@taskpulse/protocol/node';
 import type { ChannelKind, GatewayMetrics } from './metrics';
 import type { SlowSockets } from './slow-sockets';
 
@@ -22,11 +25,15 @@ export type FanOut = Record<ChannelKind, ChannelListener> & {
 export function createFanOut(app: TemplatedApp, metrics: GatewayMetrics, slow?: SlowSockets): FanOut {
   let stopped = false;
   const counts = metrics.fannedOut;
+  const bytes = metrics.fannedOutBytes;
+  const latency = metrics.deliveryLatency;
   const task: ChannelListener = (channel, frame) => {
     if (stopped) return;
     app.publish(channel, frame, false);
     if (slow !== undefined && slow.size !== 0) slow.offer(channel, frame, 'task');
     counts.task += 1;
+    bytes.task += frame.length;
+    if (latency.sampleTask()) latency.observe('task', readFramePublishedAt(frame), Date.now());
   };
   const timed = (kind: 'user' | 'project'): ChannelListener => {
     const observe = metrics.broadcastFanout.labels(kind);
@@ -37,6 +44,8 @@ export function createFanOut(app: TemplatedApp, metrics: GatewayMetrics, slow?: 
       if (slow !== undefined && slow.size !== 0) slow.offer(channel, frame, kind);
       observe.observe((performance.now() - start) / 1000);
       counts[kind] += 1;
+      bytes[kind] += frame.length;
+      latency.observe(kind, readFramePublishedAt(frame), Date.now());
     };
   };
   return {

@@ -6,7 +6,7 @@
 import type { TemplatedApp } from 'uWebSockets.js';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import type { GatewayMetrics } from './metrics';
+import { registerReadyGauge, type GatewayMetrics } from './metrics';
 import { sendJson, sendText, type HttpHandler } from './http-reply';
 
 export interface Readiness {
@@ -27,9 +27,11 @@ export interface HttpRoutesContext {
 export function registerHttpRoutes(app: TemplatedApp, ctx: HttpRoutesContext): void {
   app.get('/healthz', (res) => sendJson(res, '200 OK', { status: 'ok' }));
 
+  const isReady = (state: Readiness) => state.engine && state.listening && !state.draining;
+  registerReadyGauge(ctx.registry, () => isReady(ctx.readiness()));
   app.get('/readyz', (res) => {
     const state = ctx.readiness();
-    const ready = state.engine && state.listening && !state.draining;
+    const ready = isReady(state);
     sendJson(res, ready ? '200 OK' : '503 Service Unavailable', { status: ready ? 'ready' : 'not_ready', ...state });
   });
 

@@ -3,7 +3,8 @@
  * listen. SIGTERM or SIGINT drains (clients get 1012 and reconnect elsewhere) and exits 0.
  */
 import { pino } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { Registry } from 'prom-client';
+import { registerProcessMetrics } from '@taskpulse/metrics';
 import { createRedisEngine } from '@taskpulse/engine';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { limitsFromSettings, loadGatewayConfig } from './config';
@@ -14,9 +15,9 @@ async function main(): Promise<void> {
   const config = configOrExit('gateway', () => loadGatewayConfig(process.env));
   const logger = pino({ name: 'gateway', level: config.logLevel });
   logger.info({ authMode: config.auth.mode, allowedOrigins: config.auth.allowedOrigins, jwtKey: config.auth.jwt?.key.kind }, 'auth settings');
-  const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger });
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  registerProcessMetrics(registry);
+  const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger, metricsRegistry: registry });
   const gateway = createGateway({
     engine,
     nodeId: config.nodeId,

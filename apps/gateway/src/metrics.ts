@@ -6,6 +6,7 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ErrorCode } from '@taskpulse/protocol';
 import { TOKEN_REASONS } from '@taskpulse/auth';
+import { DeliveryLatency } from './delivery-latency';
 
 /** Which kind of channel a frame came from. */
 export type ChannelKind = 'task' | 'user' | 'project';
@@ -23,6 +24,12 @@ export interface GatewayMetrics {
    * turned into the counter `taskpulse_gateway_frames_fanned_out_total` when metrics are collected.
    */
   fannedOut: Record<ChannelKind, number>;
+  /** Bytes of those frames (once per fan-out, not per socket), exported as `taskpulse_gateway_fanned_out_bytes_total`. */
+  fannedOutBytes: Record<ChannelKind, number>;
+  /** Publish-to-fan-out latency from each frame's `published_at` (delivery-latency.ts). */
+  deliveryLatency: DeliveryLatency;
+  /** Subscribes that asked to resume from a position, by result: recovered (every missed frame replayed) or not_recovered (latest state). */
+  resumes: Counter<'result'>;
   /**
    * Seconds one user or project broadcast takes to be written to every local socket subscribed to it
    * (`app.publish`), by kind. Task frames are not timed: they are the hot path, and each reaches few sockets.
@@ -58,20 +65,23 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     help: 'Task subscriptions held by open connections (live or being set up).',
     registers,
   });
-  const fannedOut: Record<ChannelKind, number> = { task: 0, user: 0, project: 0 };
-  const reported: Record<ChannelKind, number> = { task: 0, user: 0, project: 0 };
-  new Counter({
-    name: 'taskpulse_gateway_frames_fanned_out_total',
-    help: 'Frames received from the engine and published to the sockets subscribed to their channel.',
-    labelNames: ['kind'] as const,
+  const fannedOut = countedByKind(
+    registry,
+    'taskpulse_gateway_frames_fanned_out_total',
+    'Frames received from the engine and published to the sockets subscribed to their channel (once per fan-out).',
+  );
+  const fannedOutBytes = countedByKind(
+    registry,
+    'taskpulse_gateway_fanned_out_bytes_total',
+    'Bytes of the frames published to subscribed sockets, counted once per fan-out (not multiplied by the sockets reached).',
+  );
+  const resumes = new Counter({
+    name: 'taskpulse_gateway_resumes_total',
+    help: 'Subscribes with an offset and epoch, by result: recovered (the missed frames replayed) or not_recovered (the latest state instead).',
+    labelNames: ['result'] as const,
     registers,
-    collect() {
-      for (const kind of CHANNEL_KINDS) {
-        this.inc({ kind }, fannedOut[kind] - reported[kind]);
-        reported[kind] = fannedOut[kind];
-      }
-    },
   });
+  for (const result of ['recovered', 'not_recovered']) resumes.inc({ result }, 0);
   const errors = new Counter({
     name: 'taskpulse_gateway_errors_total',
     help: 'Error frames and HTTP error answers sent to clients, by error code.',
@@ -139,6 +149,9 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     connections,
     subscriptions,
     fannedOut,
+    fannedOutBytes,
+    deliveryLatency: new DeliveryLatency(registry),
+    resumes,
     broadcastFanout,
     errors,
     slowConsumerCloses,
@@ -152,4 +165,42 @@ export function createGatewayMetrics(registry: Registry = new Registry()): Gatew
     tokenExpiredCloses,
     countError: (code) => errors.inc({ code }),
   };
+}
+
+/**
+ * Plain numbers by channel kind that the hot path adds to, turned into a counter `name{kind}` when metrics
+ * are collected (a prom-client inc per frame costs label hashing).
+ */
+function countedByKind(registry: Registry, name: string, help: string): Record<ChannelKind, number> {
+  const counts: Record<ChannelKind, number> = { task: 0, user: 0, project: 0 };
+  const reported: Record<ChannelKind, number> = { task: 0, user: 0, project: 0 };
+  new Counter({
+    name,
+    help,
+    labelNames: ['kind'] as const,
+    registers: [registry],
+    collect() {
+      for (const kind of CHANNEL_KINDS) {
+        this.inc({ kind }, counts[kind] - reported[kind]);
+        reported[kind] = counts[kind];
+      }
+    },
+  });
+  return counts;
+}
+
+/**
+ * `taskpulse_gateway_ready`: 1 while /readyz would answer 200, read when scraped; the not-ready alert
+ * watches it. The first gateway on a registry owns it.
+ */
+export function registerReadyGauge(registry: Registry, isReady: () => boolean): void {
+  if (registry.getSingleMetric('taskpulse_gateway_ready') !== undefined) return;
+  new Gauge({
+    name: 'taskpulse_gateway_ready',
+    help: '1 while the gateway is ready (engine connected, listening, not draining), else 0.',
+    registers: [registry],
+    collect() {
+      this.set(isReady() ? 1 : 0);
+    },
+  });
 }

@@ -190,6 +190,7 @@ export class TaskSubscriptions {
 
     entry.delivered = true;
     const { recovered, offset, epoch } = state;
+    if (position) ctx.metrics.resumes.inc({ result: recovered ? 'recovered' : 'not_recovered' });
     window.deliver(state, encodeAckFrame('subscribe', { taskId, requestId, recovered, offset, epoch }));
     if (window.bridging) ctx.relay.bridge(channel, window);
   }

@@ -1,7 +1,10 @@
 /** The worker's configuration, read from the environment once at start. */
-import { readInt, readLogLevel, readName, requireRedisUrl, type Env, type LogLevel } from '@taskpulse/config';
+import { readHost, readInt, readLogLevel, readName, requireRedisUrl, type Env, type LogLevel } from '@taskpulse/config';
 import { readAuthMode, type AuthMode } from '@taskpulse/auth';
 import { VIDEO_QUEUE } from './video-worker';
+
+/** Where the worker serves /metrics unless METRICS_PORT says otherwise. */
+export const DEFAULT_WORKER_METRICS_PORT = 8082;
 
 export interface WorkerConfig {
   redisUrl: string;
@@ -14,6 +17,10 @@ export interface WorkerConfig {
   /** Milliseconds each demo step sleeps (STEP_DELAY_MS, default 400). */
   stepMs: number;
   logLevel: LogLevel;
+  /** Port of /metrics, /healthz and /readyz (METRICS_PORT, default 8082; 0 picks a free port). */
+  metricsPort: number;
+  /** Interface they listen on (HOST, default 0.0.0.0). */
+  host: string;
   /** AUTH_MODE, required like every cluster entry point's; the worker serves nothing, so it only checks it. */
   authMode: AuthMode;
 }
@@ -27,6 +34,8 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     concurrency: readInt(env, 'CONCURRENCY', 4, 1, 256),
     stepMs: readInt(env, 'STEP_DELAY_MS', 400, 0, 60_000),
     logLevel: readLogLevel(env),
+    metricsPort: readInt(env, 'METRICS_PORT', DEFAULT_WORKER_METRICS_PORT, 0, 65_535),
+    host: readHost(env),
     authMode: readAuthMode(env),
   };
 }

@@ -1,12 +1,15 @@
 /**
  * The demo worker's cluster entry point: consumes the video_processing queue (QUEUE_NAME) and reports
  * through the Redis engine. Prints `worker ready: …` once consuming; SIGTERM/SIGINT let active jobs
- * finish, then close. Env: REDIS_URL (required), KEY_PREFIX, QUEUE_NAME, CONCURRENCY, STEP_DELAY_MS, LOG_LEVEL.
+ * finish, then close. /metrics, /healthz and /readyz on METRICS_PORT. Env: see config.ts.
  */
 import { createRedisEngine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { pino } from 'pino';
+import { Registry } from 'prom-client';
+import { registerProcessMetrics, startMetricsServer } from '@taskpulse/metrics';
+import { instrumentWorker } from './metrics';
 import { loadWorkerConfig } from './config';
 import { startVideoWorker } from './video-worker';
 
@@ -14,7 +17,9 @@ import { startVideoWorker } from './video-worker';
 async function main(): Promise<void> {
   const config = configOrExit('worker', () => loadWorkerConfig(process.env));
   const logger = pino({ name: 'taskpulse-worker', level: config.logLevel });
-  const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger });
+  const registry = new Registry();
+  registerProcessMetrics(registry);
+  const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger, metricsRegistry: registry });
   const worker = startVideoWorker({
     connection: { url: config.redisUrl },
     reporter: createReporter(engine),
@@ -23,15 +28,24 @@ async function main(): Promise<void> {
     concurrency: config.concurrency,
     stepMs: config.stepMs,
   });
+  instrumentWorker(worker, config.queueName, registry);
+  const metricsServer = await startMetricsServer({
+    registry,
+    port: config.metricsPort,
+    host: config.host,
+    ready: () => engine.isReady() && worker.isRunning(),
+    onError: (error) => logger.error({ err: error }, 'collecting metrics failed'),
+  });
 
   exitOnSignals(logger, 'closing the worker (finishing active jobs)', async () => {
     await worker.close();
+    await metricsServer.close();
     await engine.close();
   });
 
   await worker.waitUntilReady();
   // Printed whatever LOG_LEVEL says: supervisors and tests wait for this line.
-  process.stdout.write(`worker ready: consuming queue ${config.queueName} (concurrency ${config.concurrency})\n`);
+  process.stdout.write(`worker ready: consuming queue ${config.queueName} (concurrency ${config.concurrency}, metrics on port ${metricsServer.port})\n`);
 }
 
 main().catch((error: unknown) => {

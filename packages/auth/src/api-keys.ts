@@ -6,7 +6,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { ConfigError, readRaw, type Env } from '@taskpulse/config';
+import { ConfigError, describeVariable, readRaw, type Env } from '@taskpulse/config';
 
 /** What a key may do: `publish` (report and broadcast, demo jobs), `read` (REST reads of any task), `admin` (stats). */
 export const API_KEY_SCOPES = ['publish', 'read', 'admin'] as const;
@@ -86,6 +86,8 @@ export function parseApiKeys(variable: string, text: string, shown: string = tex
  * Setting both is refused (which one wins would be a guess). Errors never echo a file's content.
  */
 export function readApiKeys(env: Env): ApiKeyRegistry {
+  describeVariable(env, 'API_KEYS', `${FORM}; or use API_KEYS_FILE`);
+  describeVariable(env, 'API_KEYS_FILE', 'a path to a file holding the API_KEYS JSON (a mounted Secret); not with API_KEYS');
   const inline = readRaw(env, 'API_KEYS');
   const file = readRaw(env, 'API_KEYS_FILE');
   if (inline !== undefined && file !== undefined) {

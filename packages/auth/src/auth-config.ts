@@ -8,7 +8,7 @@
  * header (servers, CLIs) can connect, so a jwt deployment must name its web origins explicitly.
  */
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { ConfigError, readEnum, readList, readRaw, readString, readUrl, type Env } from '@taskpulse/config';
+import { ConfigError, describeVariable, readEnum, readList, readRaw, readString, readUrl, type Env } from '@taskpulse/config';
 
 export const AUTH_MODES = ['jwt', 'insecure'] as const;
 /** `jwt`: identity from a verified token. `insecure`: the guide's behaviour, identity from query parameters. */
@@ -43,6 +43,7 @@ const ORIGIN = /^(\*|https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?)$/;
 
 /** AUTH_MODE alone (for processes that only must not start without it); `defaultMode` when unset. */
 export function readAuthMode(env: Env, options: { defaultMode?: AuthMode } = {}): AuthMode {
+  describeVariable(env, 'AUTH_MODE', `one of ${AUTH_MODES.join(', ')}`, { fallback: options.defaultMode, required: options.defaultMode === undefined });
   const raw = readRaw(env, 'AUTH_MODE') ?? options.defaultMode;
   if (raw === undefined) throw new ConfigError('AUTH_MODE', 'one of jwt, insecure (required)', undefined);
   return readEnum(env, 'AUTH_MODE', AUTH_MODES, raw as AuthMode);
@@ -57,14 +58,18 @@ export function readAuthSettings(env: Env, options: { defaultMode?: AuthMode } =
   }).map((origin) => origin.toLowerCase());
   if (mode === 'insecure') return { mode, allowedOrigins };
   const jwt: JwtSettings = { key: readKeySource(env) };
-  const issuer = readString(env, 'JWT_ISSUER');
+  const issuer = readString(env, 'JWT_ISSUER', { expected: 'the issuer a token must name in iss' });
   if (issuer !== undefined) jwt.issuer = issuer;
-  const audience = readString(env, 'JWT_AUDIENCE');
+  const audience = readString(env, 'JWT_AUDIENCE', { expected: 'an audience a token must list in aud' });
   if (audience !== undefined) jwt.audience = audience;
   return { mode, jwt, allowedOrigins };
 }
 
 function readKeySource(env: Env): JwtKeySource {
+  const oneOf = ' (jwt mode: exactly one of JWT_SECRET, JWT_PUBLIC_KEY, JWT_JWKS_URL)';
+  describeVariable(env, 'JWT_SECRET', `an HS256 secret of at least ${MIN_SECRET_BYTES} bytes${oneOf}`);
+  describeVariable(env, 'JWT_PUBLIC_KEY', `a PEM public key, RSA (RS256) or EC P-256 (ES256), \\n escapes allowed${oneOf}`);
+  describeVariable(env, 'JWT_JWKS_URL', `a JWKS URL like https://issuer.example.com/.well-known/jwks.json${oneOf}`);
   const given = (['JWT_SECRET', 'JWT_PUBLIC_KEY', 'JWT_JWKS_URL'] as const).filter((name) => readRaw(env, name) !== undefined);
   if (given.length !== 1) {
     throw new ConfigError(

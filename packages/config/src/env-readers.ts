@@ -4,6 +4,7 @@
  * throws ConfigError naming the variable and the expected form; none ever returns a half-valid value.
  */
 import { ConfigError, type Env } from './config-error';
+import { describeVariable } from './describe';
 
 /** The variable's trimmed value, or undefined when it is unset or blank. */
 export function readRaw(env: Env, name: string): string | undefined {
@@ -24,9 +25,10 @@ export interface StringRule {
 export function readString(env: Env, name: string, rule: StringRule & { fallback: string }): string;
 export function readString(env: Env, name: string, rule?: StringRule): string | undefined;
 export function readString(env: Env, name: string, rule: StringRule & { fallback?: string } = {}): string | undefined {
+  const expected = rule.expected ?? 'a non-empty value';
+  describeVariable(env, name, expected, { fallback: rule.fallback });
   const value = readRaw(env, name) ?? rule.fallback;
   if (value === undefined) return undefined;
-  const expected = rule.expected ?? 'a non-empty value';
   if (rule.pattern && !rule.pattern.test(value)) throw new ConfigError(name, expected, value);
   const problem = rule.problem?.(value);
   if (problem !== undefined && problem !== null) throw new ConfigError(name, `${expected} (${problem})`, value);
@@ -35,6 +37,7 @@ export function readString(env: Env, name: string, rule: StringRule & { fallback
 
 /** A whole number in [min, max], or `fallback` when unset. */
 export function readInt(env: Env, name: string, fallback: number, min: number, max: number): number {
+  describeVariable(env, name, `a whole number from ${min} to ${max}`, { fallback });
   const value = readRaw(env, name);
   if (value === undefined) return fallback;
   const number = Number(value);
@@ -58,20 +61,21 @@ export interface DurationRange {
  * [min, max]; `fallback` when unset.
  */
 export function readDurationMs(env: Env, name: string, fallback: number, range: DurationRange): number {
+  const off = range.zeroMeansOff ? ', or 0 for off' : '';
+  const expected = `a duration in ms (or with a unit: 90s, 5m, 1h) from ${range.min} to ${range.max}${off}`;
+  describeVariable(env, name, expected, { fallback });
   const value = readRaw(env, name);
   if (value === undefined) return fallback;
   const match = /^(\d+)(ms|s|m|h)?$/.exec(value);
   const ms = match ? Number(match[1]) * UNIT_MS[(match[2] ?? 'ms') as keyof typeof UNIT_MS] : Number.NaN;
   if (range.zeroMeansOff && ms === 0) return 0;
-  if (!Number.isSafeInteger(ms) || ms < range.min || ms > range.max) {
-    const off = range.zeroMeansOff ? ', or 0 for off' : '';
-    throw new ConfigError(name, `a duration in ms (or with a unit: 90s, 5m, 1h) from ${range.min} to ${range.max}${off}`, value);
-  }
+  if (!Number.isSafeInteger(ms) || ms < range.min || ms > range.max) throw new ConfigError(name, expected, value);
   return ms;
 }
 
 /** One of `allowed`, or `fallback` when unset. */
 export function readEnum<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  describeVariable(env, name, `one of ${allowed.join(', ')}`, { fallback });
   const value = readRaw(env, name) ?? fallback;
   if (!(allowed as readonly string[]).includes(value)) throw new ConfigError(name, `one of ${allowed.join(', ')}`, value);
   return value as T;
@@ -108,6 +112,7 @@ export function readHost(env: Env, name = 'HOST', fallback = '0.0.0.0'): string 
  * only when the variable is unset, so an empty value means an empty list.
  */
 export function readList(env: Env, name: string, fallback: string[], rule: { pattern: RegExp; expected: string }): string[] {
+  describeVariable(env, name, `a comma-separated list of ${rule.expected}`, { fallback });
   const value = env[name];
   if (value === undefined) return fallback;
   const items = value

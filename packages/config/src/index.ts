@@ -16,4 +16,5 @@ export {
   type StringRule,
 } from './env-readers';
 export { readRedisUrl, readUrl, requireRedisUrl, requireUrl, type UrlRule } from './url-readers';
+export { describeVariable, describingEnv, type VariableDescription } from './describe';
 export { configOrExit, exitOnSignals, type ShutdownLogger } from './entry-point';

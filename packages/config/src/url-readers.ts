@@ -4,6 +4,7 @@
  */
 import { ConfigError, type Env } from './config-error';
 import { readRaw } from './env-readers';
+import { describeVariable } from './describe';
 
 export interface UrlRule {
   /** Allowed schemes without the colon, e.g. ['redis', 'rediss']. */
@@ -15,10 +16,11 @@ export interface UrlRule {
 }
 
 /** A URL with one of `rule.schemes`, or undefined when unset. */
-export function readUrl(env: Env, name: string, rule: UrlRule): string | undefined {
+export function readUrl(env: Env, name: string, rule: UrlRule, required = false): string | undefined {
+  const expected = `${rule.kind ?? 'a URL'} like ${rule.example}`;
+  describeVariable(env, name, expected, { required });
   const value = readRaw(env, name);
   if (value === undefined) return undefined;
-  const expected = `${rule.kind ?? 'a URL'} like ${rule.example}`;
   let url: URL;
   try {
     url = new URL(value);
@@ -33,7 +35,7 @@ export function readUrl(env: Env, name: string, rule: UrlRule): string | undefin
 
 /** A URL that must be there; the error says it is required. */
 export function requireUrl(env: Env, name: string, rule: UrlRule): string {
-  const value = readUrl(env, name, rule);
+  const value = readUrl(env, name, rule, true);
   if (value === undefined) throw new ConfigError(name, `${rule.kind ?? 'a URL'} like ${rule.example} (required)`, undefined);
   return value;
 }

@@ -5,3 +5,4 @@ export { createRedisEngine, RedisEngine, type RedisEngineOptions } from './redis
 export type { EngineLogger } from './engine-logger';
 export { ScriptCode } from './script-codes';
 export { sumNodeReports } from './shared';
+export { createRedisEngineMetrics, type RedisEngineMetrics, type RedisConnectionRole } from './redis-metrics';

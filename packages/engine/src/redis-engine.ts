@@ -5,6 +5,7 @@
  * Two connections: commands, and the subscriber. Every Redis failure surfaces as EngineUnavailableError.
  */
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Registry } from 'prom-client';
 import type {
   BatchEvent,
   BatchPublishResult,
@@ -26,6 +27,7 @@ import { defaultEngineLogger, type EngineLogger } from './engine-logger';
 import type { EncodedTaskEvent } from '@taskpulse/protocol';
 import { EngineUnavailableError } from './errors';
 import { redisCall } from './redis-call';
+import { createRedisEngineMetrics, instrumentRedisConnection } from './redis-metrics';
 import { RedisNodeRegistry } from './redis-node-registry';
 import { RedisSessionStore } from './redis-session-store';
 import { RedisSubscriber } from './redis-subscriber';
@@ -49,6 +51,8 @@ export interface RedisEngineOptions {
    * marks the engine not ready (a stalled Redis keeps its sockets open, so connection status alone misses it).
    */
   healthCheckMs?: number;
+  /** Where the engine's Redis metrics go (redis-metrics.ts); none are kept without one. */
+  metricsRegistry?: Registry;
 }
 
 /**
@@ -88,11 +92,13 @@ export class RedisEngine implements Engine {
     const base: RedisOptions = { maxRetriesPerRequest: 3, commandTimeout: DEFAULT_COMMAND_TIMEOUT_MS, ...options.redisOptions };
     this.commands = new Redis(options.url, { ...base, connectionName: `${name}:cmd` });
     this.subscriberConnection = new Redis(options.url, { ...base, connectionName: `${name}:sub`, autoResubscribe: false });
+    const metrics = options.metricsRegistry && createRedisEngineMetrics(options.metricsRegistry);
     for (const [role, connection] of [
       ['commands', this.commands],
       ['subscriber', this.subscriberConnection],
     ] as const) {
       connection.on('error', (error: Error) => this.logger.warn({ err: error, connection: role }, 'redis connection error'));
+      if (metrics) instrumentRedisConnection(connection, role, metrics);
     }
     this.commands.on('ready', () => {
       for (const script of [publishTaskEventScript, readHistoryScript]) {

@@ -55,6 +55,11 @@ export type BullmqBridgeOptions = (
   /** How long a job's task id and owner are remembered after their last use (default 10 min). */
   jobCacheMs?: number;
   logger?: Logger;
+  /**
+   * Called with each published event's lag in seconds: from when BullMQ wrote it (its stream id's time) to
+   * its publish here. A metrics hook (the API's `taskpulse_api_bridge_lag_seconds`); replays show as large lags.
+   */
+  observeLag?: (seconds: number) => void;
 };
 
 /** What happened to the events a bridge has read; a metrics collector reads these. */
@@ -158,8 +163,10 @@ export function startBullmqBridge(options: BullmqBridgeOptions): BullmqBridge {
         logger.warn({ ...context, taskId: owner.taskId, problem: error.problem }, 'job result refused; completing without it');
         result = await reporter.publish({ ...taskEvent, result: undefined } as TaskEvent, { dedupe: { source, id: streamId } });
       }
-      if (result.status === 'published') counts.published += 1;
-      else if (result.status === 'coalesced') counts.coalesced += 1;
+      if (result.status === 'published') {
+        counts.published += 1;
+        options.observeLag?.(Math.max(0, Date.now() - streamMs(streamId)) / 1000);
+      } else if (result.status === 'coalesced') counts.coalesced += 1;
       else counts.duplicates += 1;
     } catch (error) {
       countFailure(error, { ...context, taskId: owner?.taskId });
@@ -206,8 +213,14 @@ export function startBullmqBridge(options: BullmqBridgeOptions): BullmqBridge {
 
 /** The event's own time, from its stream id: every bridge writes the same timestamp for one event. */
 function streamTime(streamId: string): string {
+  const ms = streamMs(streamId);
+  return (ms > 0 ? new Date(ms) : new Date()).toISOString();
+}
+
+/** The ms part of a stream id, or 0 when it has none. */
+function streamMs(streamId: string): number {
   const ms = Number(streamId.split('-')[0]);
-  return (Number.isFinite(ms) && ms > 0 ? new Date(ms) : new Date()).toISOString();
+  return Number.isFinite(ms) && ms > 0 ? ms : 0;
 }
 
 function toTaskEvent(owner: JobOwner, event: Exclude<BridgeEvent, { kind: 'added' }>, timestamp: string): TaskEvent {

@@ -7,7 +7,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ConnectionOptions } from 'bullmq';
 import { startBullmqBridge, type BullmqBridge } from '@taskpulse/reporter';
 import type { Logger } from 'pino';
-import { Counter } from 'prom-client';
+import { Counter, Histogram } from 'prom-client';
 import { shared } from './skip-override';
 
 declare module 'fastify' {
@@ -26,12 +26,20 @@ export interface BridgesPluginOptions {
 export const bridgesPlugin: FastifyPluginAsync<BridgesPluginOptions> = shared(async (app, options) => {
   const logger = app.log as unknown as Logger;
   const { connection } = options;
+  const lag = connection === undefined || (options.bridgeQueues ?? []).length === 0 ? undefined : bridgeLag(app);
   const bridges =
     connection === undefined
       ? []
-      : (options.bridgeQueues ?? []).map((queueName) =>
-          startBullmqBridge({ reporter: app.reporter, queueName, connection, logger: logger.child({ component: 'bridge' }) }),
-        );
+      : (options.bridgeQueues ?? []).map((queueName) => {
+          const observe = lag!.labels(queueName);
+          return startBullmqBridge({
+            reporter: app.reporter,
+            queueName,
+            connection,
+            logger: logger.child({ component: 'bridge' }),
+            observeLag: (seconds) => observe.observe(seconds),
+          });
+        });
   app.decorate('bridges', bridges);
   if (bridges.length > 0) exportBridgeCounts(app, bridges);
   if (bridges.length > 0) {
@@ -42,6 +50,22 @@ export const bridgesPlugin: FastifyPluginAsync<BridgesPluginOptions> = shared(as
 });
 
 const BRIDGE_EVENTS = 'taskpulse_api_bridge_events_total';
+const BRIDGE_LAG = 'taskpulse_api_bridge_lag_seconds';
+
+/** The bridge lag histogram by queue (configured names, a handful): BullMQ writing an event to its publish. */
+function bridgeLag(app: Parameters<FastifyPluginAsync>[0]): Histogram<'queue'> {
+  const { registry } = app.apiMetrics;
+  return (
+    (registry.getSingleMetric(BRIDGE_LAG) as Histogram<'queue'> | undefined) ??
+    new Histogram({
+      name: BRIDGE_LAG,
+      help: 'Time from BullMQ writing a job event to the bridge publishing it as a task event, by queue.',
+      labelNames: ['queue'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers: [registry],
+    })
+  );
+}
 
 /** The bridges' own counts as one Prometheus counter by queue and outcome, read when scraped. */
 function exportBridgeCounts(app: Parameters<FastifyPluginAsync>[0], bridges: readonly BullmqBridge[]): void {

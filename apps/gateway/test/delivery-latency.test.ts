@@ -1,0 +1,35 @@
+/** The delivery latency histogram: Prometheus text a scraper accepts, cumulative buckets, sampling of task frames. */
+import { describe, expect, it } from 'vitest';
+import { Registry } from 'prom-client';
+import { DeliveryLatency, TASK_SAMPLE_EVERY } from '../src/delivery-latency';
+
+describe('DeliveryLatency', () => {
+  it('exports cumulative buckets in seconds, a sum and a count per kind; frames without published_at are skipped', async () => {
+    const registry = new Registry();
+    const latency = new DeliveryLatency(registry);
+    latency.observe('user', 1000, 1000); // 0 ms
+    latency.observe('user', 1000, 1003); // 3 ms
+    latency.observe('user', 1000, 1200); // 200 ms
+    latency.observe('user', 1000, 900); // clock skew: counts as 0
+    latency.observe('user', -1, 5000); // no published_at
+    latency.observe('project', 0, 60_000); // over the last bound
+    const text = await registry.metrics();
+    expect(text).toContain('# TYPE taskpulse_gateway_delivery_latency_seconds histogram');
+    expect(text).toMatch(/^taskpulse_gateway_delivery_latency_seconds_bucket\{kind="user",le="0.001"\} 2$/m);
+    expect(text).toMatch(/^taskpulse_gateway_delivery_latency_seconds_bucket\{kind="user",le="0.005"\} 3$/m);
+    expect(text).toMatch(/^taskpulse_gateway_delivery_latency_seconds_bucket\{kind="user",le="0.25"\} 4$/m);
+    expect(text).toMatch(/^taskpulse_gateway_delivery_latency_seconds_bucket\{kind="user",le="\+Inf"\} 4$/m);
+    expect(text).toMatch(/^taskpulse_gateway_delivery_latency_seconds_sum\{kind="user"\} 0.203$/m);
+    expect(text).toMatch(/^taskpulse_gateway_delivery_latency_seconds_count\{kind="user"\} 4$/m);
+    expect(text).toMatch(/^taskpulse_gateway_delivery_latency_seconds_bucket\{kind="project",le="10"\} 0$/m);
+    expect(text).toMatch(/^taskpulse_gateway_delivery_latency_seconds_count\{kind="project"\} 1$/m);
+    expect(text).toMatch(/^taskpulse_gateway_delivery_latency_seconds_count\{kind="task"\} 0$/m);
+  });
+
+  it('samples one task frame in TASK_SAMPLE_EVERY, the first one included', () => {
+    const latency = new DeliveryLatency(new Registry());
+    const sampled = Array.from({ length: 3 * TASK_SAMPLE_EVERY }, () => latency.sampleTask());
+    expect(sampled[0]).toBe(true);
+    expect(sampled.filter(Boolean)).toHaveLength(3);
+  });
+});
