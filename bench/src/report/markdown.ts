@@ -142,6 +142,19 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
       : 'not measured (ours did not run).',
     '',
   );
+  const open = med('ours')?.s4open;
+  if (open) {
+    const o = config.s4.openLoop;
+    out.push(
+      `Open loop (ours): requests due at a fixed rate whatever the API answers (at most ${o.maxSockets} keep-alive connections), ${o.seconds} s after ${o.warmupSeconds} s warm-up; latency from the moment a request was due to its last byte, so queueing counts. "Served" is the rate of requests due in the window that were answered.`,
+      '',
+      table(['endpoint', 'offered req/s', 'served req/s', 'p50 / p99 / p99.9 / max ms', 'unanswered', 'non-2xx', 'sockets', 'API %', 'Redis %', 'load generator %', 'machine %'], Object.values(open).map((e) => [
+        `GET ${e.path}`, n(e.offered, 0), n(e.served, 0), lat(e.latency), n(e.unanswered, 0), n(e.non2xx, 0), n(e.sockets, 0),
+        n(e.cpu.byProcess['ours-api'], 1), n(e.cpu.byGroup.redis, 1), n(e.cpu.byProcess['http-loadgen'], 1), n(e.cpu.machine, 1),
+      ])),
+      '',
+    );
+  }
 
   out.push(`## CPU of every process at ${ref} deliveries/s (% of one core)`, '');
   const cpuAt = (s: SystemName) => med(s)?.s2?.levels[String(ref)]?.cpu;
