@@ -45,6 +45,8 @@ export interface BenchConfig {
     userConnections: number;
     projectConnections: number;
     bigProjectConnections: number;
+    /** S3 split: load-generator processes holding only the two project audiences (0: not run). */
+    splitLoadgens: number;
     /** Gap between probes, by case; long enough that probes do not overlap. */
     intervalMs: { task: number; user: number; project: number; bigProject: number };
   };
@@ -85,6 +87,7 @@ export const FULL: BenchConfig = {
     userConnections: 10,
     projectConnections: 1000,
     bigProjectConnections: 5000,
+    splitLoadgens: 8,
     intervalMs: { task: 20, user: 20, project: 50, bigProject: 150 },
   },
   s4: {
@@ -114,6 +117,7 @@ export const SMOKE: BenchConfig = {
     userConnections: 10,
     projectConnections: 50,
     bigProjectConnections: 100,
+    splitLoadgens: 2,
     intervalMs: { task: 10, user: 10, project: 15, bigProject: 20 },
   },
   s4: {

@@ -158,6 +158,20 @@ export function judgeTargets(config: BenchConfig, systems: Partial<Record<System
           : `; the bare ceiling takes ${fmt(floor)} ms in the same setup, no less than ours: the figure is the floor of this machine and client side, not the gateway's`;
     rows.push(row(label, `< ${goal} ms to the last client`, fmt(v, ' ms'), have(v) ? v! < goal : null, () => describeBound(s3?.[name]?.cpu, { loadgenStallMs: s3?.[name]?.loadgenStallMs ?? 0 }) + floorNote()));
   }
+  for (const [name, label, goal] of [
+    ['project', `project broadcast p99, ${config.s3.projectConnections} connections, receivers alone on ${config.s3.splitLoadgens} load generators (guide)`, 15],
+    ['bigProject', `project broadcast p99, ${config.s3.bigProjectConnections} connections, receivers alone on ${config.s3.splitLoadgens} load generators`, Number.NaN],
+  ] as const) {
+    const c = ours?.s3split?.[name];
+    const v = c?.toLast.p99;
+    const floor = ceiling?.s3split?.[name]?.toLast.p99;
+    const fan = c?.serverFanout ? `; server fan-out per node p99 ${fmt(c.serverFanout.p99)} ms` : '';
+    const floorNote = have(floor) ? `; the bare ceiling ${fmt(floor)} ms in the same setup` : '';
+    const judged = Number.isNaN(goal) ? null : have(v) ? v! < goal : null;
+    rows.push(
+      row(label, Number.isNaN(goal) ? 'reported' : `< ${goal} ms to the last client`, fmt(v, ' ms') + fan, judged, () => describeBound(c?.cpu, { loadgenStallMs: c?.loadgenStallMs ?? 0 }) + floorNote, have(v) ? `measured${fan}${floorNote}` : ''),
+    );
+  }
   for (const [name, label] of [
     ['history', 'GET /progress/:id/history?limit=100 p99 (guide)'],
     ['latest', 'GET /progress/:id p99'],

@@ -124,6 +124,8 @@ export interface PassResult {
   s1?: S1Result;
   s2?: S2Result;
   s3?: Record<string, S3Case>;
+  /** The project broadcasts with their receivers alone on `s3.splitLoadgens` load generators. */
+  s3split?: Record<string, S3Case>;
   s4?: Record<string, S4Endpoint>;
   /** Keyed `<endpoint>@<rate>`. */
   s4open?: Record<string, S4OpenLoop>;
