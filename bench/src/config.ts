@@ -45,10 +45,20 @@ export interface BenchConfig {
     userConnections: number;
     projectConnections: number;
     bigProjectConnections: number;
+    /** S3 split: load-generator processes holding only the two project audiences (0: not run). */
+    splitLoadgens: number;
     /** Gap between probes, by case; long enough that probes do not overlap. */
     intervalMs: { task: number; user: number; project: number; bigProject: number };
   };
-  s4: { connections: number; warmupSeconds: number; seconds: number; tasks: number; historyEvents: number };
+  s4: {
+    connections: number;
+    warmupSeconds: number;
+    seconds: number;
+    tasks: number;
+    historyEvents: number;
+    /** Open loop: requests due at these fixed rates (req/s), whatever the answers do, per endpoint. */
+    openLoop: { rates: number[]; warmupSeconds: number; seconds: number; maxSockets: number };
+  };
 }
 
 /** `npm run bench`: the issue's sizes, median of 3 passes. */
@@ -77,9 +87,17 @@ export const FULL: BenchConfig = {
     userConnections: 10,
     projectConnections: 1000,
     bigProjectConnections: 5000,
+    splitLoadgens: 8,
     intervalMs: { task: 20, user: 20, project: 50, bigProject: 150 },
   },
-  s4: { connections: 100, warmupSeconds: 1, seconds: 5, tasks: 100, historyEvents: 100 },
+  s4: {
+    connections: 100,
+    warmupSeconds: 1,
+    seconds: 5,
+    tasks: 100,
+    historyEvents: 100,
+    openLoop: { rates: [1000, 5000, 10_000], warmupSeconds: 1, seconds: 4, maxSockets: 256 },
+  },
 };
 
 /** `npm run bench:smoke`: tiny sizes, one pass, so CI keeps the harness alive. */
@@ -99,7 +117,15 @@ export const SMOKE: BenchConfig = {
     userConnections: 10,
     projectConnections: 50,
     bigProjectConnections: 100,
+    splitLoadgens: 2,
     intervalMs: { task: 10, user: 10, project: 15, bigProject: 20 },
   },
-  s4: { connections: 10, warmupSeconds: 0.5, seconds: 1, tasks: 10, historyEvents: 100 },
+  s4: {
+    connections: 10,
+    warmupSeconds: 0.5,
+    seconds: 1,
+    tasks: 10,
+    historyEvents: 100,
+    openLoop: { rates: [200], warmupSeconds: 0.3, seconds: 1, maxSockets: 32 },
+  },
 };

@@ -4,7 +4,8 @@
  * for our system and S1-S3 for Socket.IO (S5) and the bare ceiling (S0), and writes the reports.
  *
  * Options: --smoke, --runs=N, --systems=ours,socketio,ceiling, --out=DIR, and to rerun a part:
- * --s1-steps=10000,15000, --levels=1000,20000 (offered deliveries/s); --render=FILE.json writes the
+ * --s1-steps=10000,15000, --levels=1000,20000 (offered deliveries/s), --scenarios=s3,s4 (a subset of
+ * s1, s2, s3, s4, s3split), --read-rates=1000,5000 (S4 open-loop req/s); --render=FILE.json writes the
  * Markdown and SVG of an earlier run again (targets re-judged) without running anything.
  */
 import { readFileSync } from 'node:fs';
@@ -28,6 +29,8 @@ const numbers = (name: string) => option(name)?.split(',').map(Number).filter((v
 if (option('runs')) config.runs = Math.max(1, Number(option('runs')));
 config.s1.steps = numbers('s1-steps') ?? config.s1.steps;
 config.s2.levels = numbers('levels') ?? config.s2.levels;
+config.s4.openLoop.rates = numbers('read-rates') ?? config.s4.openLoop.rates;
+const scenarios = new Set(option('scenarios')?.toLowerCase().split(',') ?? ['s1', 's2', 's3', 's4', 's3split']);
 const only = option('systems')?.split(',') as SystemName[] | undefined;
 const outDir = option('out') ?? join(benchRoot, 'results', config.mode === 'smoke' ? 'tmp' : '');
 
@@ -88,6 +91,7 @@ for (let run = 1; run <= config.runs; run++) {
       run,
       self: { label: 'orchestrator', group: 'orchestrator', pid: process.pid, alone: true },
       maxConnections,
+      scenarios,
       log,
     });
     passSeconds.push(pass.seconds);

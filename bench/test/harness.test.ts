@@ -60,6 +60,7 @@ describe('the harness against the bare ceiling', () => {
     run: 1,
     self: { label: 'orchestrator', group: 'orchestrator', pid: process.pid, alone: true },
     maxConnections: 10_000,
+    scenarios: new Set(['s2', 's3']),
     log: (m) => logs.push(m),
   });
 

@@ -162,6 +162,23 @@ describe.each(ENGINE_CASES)('progress routes on the $name engine', (engineCase) 
     expect(all.items.at(-1)).toMatchObject({ type: 'status', offset: 1, payload: { status: 'running' } });
   });
 
+  it('answers a repeated history read again from the page read before, and a new one once the task moved', async () => {
+    await reporter.notifyTaskStart('hist-again');
+    for (let i = 1; i <= 3; i++) await reporter.updateProgress('hist-again', i, `step ${i}`);
+    const first = await get('/api/v1/progress/hist-again/history?limit=2');
+    const again = await get('/api/v1/progress/hist-again/history?limit=2');
+    expect(again.rawPayload).toEqual(first.rawPayload);
+    await reporter.updateProgress('hist-again', 4, 'step 4');
+    const moved = (await get('/api/v1/progress/hist-again/history?limit=2')).json();
+    expect(moved.offset).toBe(5);
+    expect(moved.items.map((f: { offset: number; payload: { message: string } }) => [f.offset, f.payload.message])).toEqual([
+      [5, 'step 4'],
+      [4, 'step 3'],
+    ]);
+    // another limit is another page
+    expect((await get('/api/v1/progress/hist-again/history?limit=3')).json().items).toHaveLength(3);
+  });
+
   it('refuses limits outside 1..100 with a 400 naming limit', async () => {
     await reporter.notifyTaskStart('hist-2');
     for (const limit of ['0', '101', 'abc', '-1', '2.5']) {

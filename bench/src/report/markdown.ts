@@ -111,10 +111,22 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
     ['project', `project, ${config.s3.projectConnections} connections (guide < 15 ms)`],
     ['bigProject', `project, ${config.s3.bigProjectConnections} connections (stress)`],
   ];
+  const s3rows = s3Rows(caseNames, 's3');
+  out.push(table(S3_HEAD, s3rows), '');
+  if (ran.some((s) => med(s)?.s3split)) {
+    out.push(`### S3 split: the project broadcasts, receivers alone on ${config.s3.splitLoadgens} load generators`, '');
+    out.push(
+      `The same probes to the ${config.s3.projectConnections}- and ${config.s3.bigProjectConnections}-connection projects, with those connections alone (S2's closed) and spread round-robin over ${config.s3.splitLoadgens} load-generator processes that hold nothing else, so that no client process reads more than ${Math.ceil(config.s3.bigProjectConnections / config.s3.splitLoadgens)} frames of one broadcast. Server fan-out is each node's own time to hand the frame to its local sockets.`,
+      '',
+    );
+    out.push(table(S3_HEAD, s3Rows(caseNames.filter(([name]) => name.includes('roject')), 's3split')), '');
+  }
+
+  function s3Rows(cases: Array<[string, string]>, key: 's3' | 's3split'): string[][] {
   const s3rows: string[][] = [];
-  for (const [name, title] of caseNames) {
+  for (const [name, title] of cases) {
     for (const s of ran) {
-      const c = med(s)?.s3?.[name];
+      const c = med(s)?.[key]?.[name];
       if (!c) continue;
       s3rows.push([
         title,
@@ -125,12 +137,13 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
         c.serverFanout ? `${n(c.serverFanout.p50, 3)} / ${n(c.serverFanout.p99, 3)}` : 'not instrumented',
         `${n(c.complete, 0)}/${n(c.probes, 0)}`,
         n(c.intervalMs, 0),
-        s === 'ours' ? '' : ratio(med('ours')?.s3?.[name]?.toLast.p99, c.toLast.p99),
-        s === 'ours' ? '' : n((med('ours')?.s3?.[name]?.toLast.p99 ?? Number.NaN) - c.toLast.p99),
+        s === 'ours' ? '' : ratio(med('ours')?.[key]?.[name]?.toLast.p99, c.toLast.p99),
+        s === 'ours' ? '' : n((med('ours')?.[key]?.[name]?.toLast.p99 ?? Number.NaN) - c.toLast.p99),
       ]);
     }
   }
-  out.push(table(['case', 'system', 'to last client p50 / p99 / p99.9 / max ms', 'to first p50 ms', 'spread p99 ms', 'server fan-out per node p50 / p99 ms', 'complete', 'gap ms', 'ours p99 / this', 'ours p99 - this, ms'], s3rows), '');
+  return s3rows;
+  }
 
   out.push(`## S4 reads (ours; autocannon, ${config.s4.connections} connections, ${config.s4.seconds} s after ${config.s4.warmupSeconds} s warm-up)`, '');
   const s4 = med('ours')?.s4;
@@ -142,6 +155,19 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
       : 'not measured (ours did not run).',
     '',
   );
+  const open = med('ours')?.s4open;
+  if (open) {
+    const o = config.s4.openLoop;
+    out.push(
+      `Open loop (ours): requests due at a fixed rate whatever the API answers (at most ${o.maxSockets} keep-alive connections), ${o.seconds} s after ${o.warmupSeconds} s warm-up; latency from the moment a request was due to its last byte, so queueing counts. "Served" is the rate of requests due in the window that were answered.`,
+      '',
+      table(['endpoint', 'offered req/s', 'served req/s', 'p50 / p99 / p99.9 / max ms', 'unanswered', 'non-2xx', 'sockets', 'API %', 'Redis %', 'load generator %', 'machine %'], Object.values(open).map((e) => [
+        `GET ${e.path}`, n(e.offered, 0), n(e.served, 0), lat(e.latency), n(e.unanswered, 0), n(e.non2xx, 0), n(e.sockets, 0),
+        n(e.cpu.byProcess['ours-api'], 1), n(e.cpu.byGroup.redis, 1), n(e.cpu.byProcess['http-loadgen'], 1), n(e.cpu.machine, 1),
+      ])),
+      '',
+    );
+  }
 
   out.push(`## CPU of every process at ${ref} deliveries/s (% of one core)`, '');
   const cpuAt = (s: SystemName) => med(s)?.s2?.levels[String(ref)]?.cpu;
@@ -157,6 +183,8 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
   if (errors.length) out.push('## Errors', '', ...errors.map((e) => `- ${e.split('\n')[0]}`), '');
   return out.join('\n');
 }
+
+const S3_HEAD = ['case', 'system', 'to last client p50 / p99 / p99.9 / max ms', 'to first p50 ms', 'spread p99 ms', 'server fan-out per node p50 / p99 ms', 'complete', 'gap ms', 'ours p99 / this', 'ours p99 - this, ms'];
 
 function lat(l: LatencySummary | undefined): string {
   return l ? `${n(l.p50)} / ${n(l.p99)} / ${n(l.p999)} / ${n(l.max)}` : 'n/a';

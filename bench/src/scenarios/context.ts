@@ -14,6 +14,8 @@ export interface PassContext {
   self: TrackedProcess;
   /** Largest connection count one node may hold (file descriptors). */
   maxConnections: number;
+  /** The scenarios to run (`s1`..`s4`, lower case; `--scenarios=`), all by default. */
+  scenarios: Set<string>;
   log(message: string): void;
 }
 

@@ -13,6 +13,7 @@ import type { PassResult } from './results';
 import { runS1 } from './s1-connections';
 import { runS2, type FanoutEnv } from './s2-fanout';
 import { runS3 } from './s3-broadcasts';
+import { runS3Split } from './s3-split-broadcasts';
 import { runS4 } from './s4-reads';
 
 function message(error: unknown): string {
@@ -24,13 +25,13 @@ export async function runPass(ctx: PassContext): Promise<PassResult> {
   const t0 = performance.now();
   const result: PassResult = { system: ctx.driver.name, run: ctx.run, seconds: 0, errors: [] };
   try {
-    result.s1 = await runS1(ctx);
+    if (ctx.scenarios.has('s1')) result.s1 = await runS1(ctx);
   } catch (error) {
     result.errors.push(`S1: ${message(error)}`);
     ctx.log(`S1 ${ctx.driver.name} failed: ${message(error)}`);
   }
   try {
-    await runFanoutScenarios(ctx, result);
+    if (['s2', 's3', 's3split', 's4'].some((s) => ctx.scenarios.has(s))) await runFanoutScenarios(ctx, result);
   } catch (error) {
     result.errors.push(`S2-S4: ${message(error)}`);
     ctx.log(`S2-S4 ${ctx.driver.name} failed: ${message(error)}`);
@@ -60,17 +61,32 @@ async function runFanoutScenarios(ctx: PassContext, result: PassResult): Promise
     });
     const processes: TrackedProcess[] = [...system.processes, ...fleet.processes, ctx.self, { label: 'redis', group: 'redis', pid: redis.process.pid! }];
     const layout = fanoutLayout(config, system.nodes.length);
+    // S4 or S3 split alone need none of S2's WebSocket connections.
+    if (!['s2', 's3'].some((s) => ctx.scenarios.has(s))) layout.conns = [];
     const started = await fleet.publishers[0]!.peer.call('startTasks', { tasks: layout.owners }, 120_000);
     if (started.errors > 0) throw new Error(`starting ${layout.owners.length} tasks failed ${started.errors} times`);
     const connect = await fleet.connect(system.wire, system.nodes, layout.conns, config.connectConcurrency, 20_000, 120_000);
     ctx.log(`S2 ${driver.name}: ${connect.opened} connections subscribed in ${connect.elapsedMs} ms (${connect.failed} failed) ${connect.errors[0] ?? ''}`);
-    if (connect.opened < layout.conns.length * 0.9) throw new Error(`only ${connect.opened} of ${layout.conns.length} connections: ${connect.errors.join('; ')}`);
+    if (layout.conns.length && connect.opened < layout.conns.length * 0.9) throw new Error(`only ${connect.opened} of ${layout.conns.length} connections: ${connect.errors.join('; ')}`);
     const env: FanoutEnv = { system, fleet, layout, processes, connect };
     for (const [name, run] of [
       ['S3', async () => (result.s3 = await runS3(ctx, env))],
       ['S2', async () => (result.s2 = await runS2(ctx, env))],
-      ['S4', async () => (result.s4 = await runS4(ctx, env))],
+      [
+        'S4',
+        async () => {
+          const s4 = await runS4(ctx, env);
+          if (s4) [result.s4, result.s4open] = [s4.closed, s4.open];
+        },
+      ],
+      [
+        'S3split',
+        async () => {
+          if (config.s3.splitLoadgens > 0) result.s3split = await runS3Split(ctx, env, redis.url, prefix);
+        },
+      ],
     ] as const) {
+      if (!ctx.scenarios.has(name.toLowerCase())) continue;
       try {
         await run();
       } catch (error) {

@@ -97,6 +97,25 @@ export interface S4Endpoint {
   cpu: CpuReport;
 }
 
+/** One endpoint at one fixed offered rate (S4 open loop). */
+export interface S4OpenLoop {
+  endpoint: string;
+  path: string;
+  /** Requests due per second. */
+  offered: number;
+  /** Requests due inside the window and answered, per second of window. */
+  served: number;
+  /** From the moment a request was due to its last response byte (queueing for a connection included). */
+  latency: LatencySummary;
+  non2xx: number;
+  errors: number;
+  /** Requests still unanswered after the drain: the API fell behind the offered rate. */
+  unanswered: number;
+  /** Keep-alive connections the client needed. */
+  sockets: number;
+  cpu: CpuReport;
+}
+
 /** Everything one pass of one system measured. */
 export interface PassResult {
   system: string;
@@ -105,6 +124,10 @@ export interface PassResult {
   s1?: S1Result;
   s2?: S2Result;
   s3?: Record<string, S3Case>;
+  /** The project broadcasts with their receivers alone on `s3.splitLoadgens` load generators. */
+  s3split?: Record<string, S3Case>;
   s4?: Record<string, S4Endpoint>;
+  /** Keyed `<endpoint>@<rate>`. */
+  s4open?: Record<string, S4OpenLoop>;
   errors: string[];
 }

@@ -39,10 +39,10 @@ function mergeProbes(collected: CollectResult[]): ProbeRow[] {
   return [...rows.values()];
 }
 
-/** Runs the four broadcast cases on the pass's connections. */
-export async function runS3(ctx: PassContext, env: FanoutEnv): Promise<Record<string, S3Case>> {
+/** Runs the four broadcast cases (or those named in `only`) on the pass's connections. */
+export async function runS3(ctx: PassContext, env: FanoutEnv, only?: string[]): Promise<Record<string, S3Case>> {
   const { s3 } = ctx.config;
-  const cases: Case[] = [
+  const all: Case[] = [
     { name: 'task', kind: 'task', target: '', expected: 1, intervalMs: s3.intervalMs.task, probes: s3.probes },
     { name: 'user', kind: 'user', target: BROADCAST_USER, expected: s3.userConnections, intervalMs: s3.intervalMs.user, probes: s3.probes },
     { name: 'project', kind: 'project', target: PROJECT, expected: s3.projectConnections, intervalMs: s3.intervalMs.project, probes: s3.probes },
@@ -55,6 +55,7 @@ export async function runS3(ctx: PassContext, env: FanoutEnv): Promise<Record<st
       probes: s3.bigProjectProbes,
     },
   ];
+  const cases = only ? all.filter((c) => only.includes(c.name)) : all;
   const publisher = env.fleet.publishers[0]!.peer;
   const out: Record<string, S3Case> = {};
   for (const c of cases) {

@@ -1,6 +1,9 @@
 /**
- * S4, reads: the API's snapshot and history endpoints under autocannon with a fixed number of connections,
- * after tasks were filled with a full history. Ours only: the peers keep no history.
+ * S4, reads: the API's snapshot and history endpoints after tasks were filled with a full history, loaded
+ * two ways. Closed loop (autocannon, a fixed number of connections) gives the highest rate; open loop
+ * (http-open-loop.ts, requests due at 1k, 5k and 10k req/s whatever the answers do) gives latency as
+ * users load it: p50/p99 from the moment a request was due, and the rate actually served. Ours only: the
+ * peers keep no history.
  */
 import { startTsProcess } from '@taskpulse/testkit';
 import { sleep } from '../clock';
@@ -10,10 +13,16 @@ import { Histogram, summarize, type HistogramData } from '../stats/histogram';
 import { repoFile } from '../systems/system';
 import type { PassContext } from './context';
 import type { FanoutEnv } from './s2-fanout';
-import type { S4Endpoint } from './results';
+import type { S4Endpoint, S4OpenLoop } from './results';
 
-/** Starts the API, fills histories, loads both endpoints; undefined for systems without an API. */
-export async function runS4(ctx: PassContext, env: FanoutEnv): Promise<Record<string, S4Endpoint> | undefined> {
+/** What S4 measured: closed-loop endpoints, and open-loop endpoint x rate. */
+export interface S4Result {
+  closed: Record<string, S4Endpoint>;
+  open: Record<string, S4OpenLoop>;
+}
+
+/** Starts the API, fills histories, loads the endpoints; undefined for systems without an API. */
+export async function runS4(ctx: PassContext, env: FanoutEnv): Promise<S4Result | undefined> {
   if (!env.system.startApi) return undefined;
   const { s4 } = ctx.config;
   const api = await env.system.startApi();
@@ -24,12 +33,15 @@ export async function runS4(ctx: PassContext, env: FanoutEnv): Promise<Record<st
   ctx.log(`S4 prefilled ${tasks.length} tasks x ${s4.historyEvents} events in ${fill.ms} ms (${fill.errors} errors)`);
   const endpoints: Record<string, string[]> = {
     latest: tasks.map((t) => `/api/v1/progress/${t}`),
+    history20: tasks.map((t) => `/api/v1/progress/${t}/history?limit=20`),
     history: tasks.map((t) => `/api/v1/progress/${t}/history?limit=100`),
   };
-  const out: Record<string, S4Endpoint> = {};
+  const processesWith = (pid: number): TrackedProcess[] => [...env.processes, api.process, { label: 'http-loadgen', group: 'loadgen', pid }];
+  const closed: Record<string, S4Endpoint> = {};
   for (const [name, paths] of Object.entries(endpoints)) {
     const check = await fetch(`${api.url}${paths[0]}`);
     if (!check.ok) ctx.log(`S4 ${name}: ${paths[0]} answered ${check.status}: ${(await check.text()).slice(0, 200)}`);
+    if (name === 'history20') continue; // closed loop: the maximum rate of the two guide endpoints only
     const load = startTsProcess(repoFile('bench/src/loadgen/http-load.ts').path, {
       TARGET_URL: api.url,
       PATHS: JSON.stringify(paths),
@@ -37,17 +49,69 @@ export async function runS4(ctx: PassContext, env: FanoutEnv): Promise<Record<st
       SECONDS: String(s4.seconds),
       WARMUP_SECONDS: String(s4.warmupSeconds),
     });
-    const processes: TrackedProcess[] = [...env.processes, api.process, { label: 'http-loadgen', group: 'loadgen', pid: load.child.pid! }];
     const timeout = (s4.warmupSeconds + s4.seconds) * 1000 + 30_000;
     await load.waitForOutput(/MEASURING/, timeout);
-    const meter = startCpuMeter(processes);
+    const meter = startCpuMeter(processesWith(load.child.pid!));
     const line = await load.waitForOutput(/RESULT .*/, timeout);
     const cpu = meter.stop();
     await load.stop();
     const result = JSON.parse(line.slice('RESULT '.length)) as { rps: number; latency: HistogramData; non2xx: number; errors: number };
-    out[name] = { path: paths[0]!.replace(/h0/, ':id'), rps: result.rps, latency: summarize(Histogram.from(result.latency)), non2xx: result.non2xx, errors: result.errors, cpu };
-    ctx.log(`S4 ${name}: ${result.rps} req/s, p99 ${out[name]!.latency.p99} ms, ${result.non2xx} non-2xx, API ${cpu.byProcess['ours-api']}% CPU`);
+    closed[name] = { path: pathOf(paths[0]!), rps: result.rps, latency: summarize(Histogram.from(result.latency)), non2xx: result.non2xx, errors: result.errors, cpu };
+    ctx.log(`S4 ${name}: ${result.rps} req/s, p99 ${closed[name]!.latency.p99} ms, ${result.non2xx} non-2xx, API ${cpu.byProcess['ours-api']}% CPU`);
     await sleep(200);
   }
-  return out;
+  const open: Record<string, S4OpenLoop> = {};
+  for (const [name, paths] of Object.entries(endpoints)) {
+    for (const rate of s4.openLoop.rates) {
+      const o = await runOpenLoop(api.url, paths, rate, s4.openLoop, processesWith);
+      open[`${name}@${rate}`] = { endpoint: name, ...o };
+      ctx.log(
+        `S4 open loop ${name} at ${rate} req/s: served ${o.served}/s, p50 ${o.latency.p50} p99 ${o.latency.p99} ms, ` +
+          `${o.unanswered} unanswered, ${o.sockets} sockets, API ${o.cpu.byProcess['ours-api']}% Redis ${o.cpu.byGroup.redis}% client ${o.cpu.byProcess['http-loadgen']}%`,
+      );
+      await sleep(300);
+    }
+  }
+  return { closed, open };
+}
+
+function pathOf(first: string): string {
+  return first.replace(/h0/, ':id');
+}
+
+/** One open-loop run of one endpoint at one rate, with the CPU of every process over its window. */
+export async function runOpenLoop(
+  url: string,
+  paths: string[],
+  rate: number,
+  o: { warmupSeconds: number; seconds: number; maxSockets: number },
+  processesWith: (loadPid: number) => TrackedProcess[],
+): Promise<Omit<S4OpenLoop, 'endpoint'>> {
+  const load = startTsProcess(repoFile('bench/src/loadgen/http-open-loop.ts').path, {
+    TARGET_URL: url,
+    PATHS: JSON.stringify(paths),
+    RATE: String(rate),
+    SECONDS: String(o.seconds),
+    WARMUP_SECONDS: String(o.warmupSeconds),
+    MAX_SOCKETS: String(o.maxSockets),
+  });
+  const timeout = (o.warmupSeconds + o.seconds) * 1000 + 30_000;
+  try {
+    await load.waitForOutput(/MEASURING/, timeout);
+    const meter = startCpuMeter(processesWith(load.child.pid!));
+    await sleep(o.seconds * 1000);
+    const cpu = meter.stop();
+    const line = await load.waitForOutput(/RESULT .*/, timeout);
+    const r = JSON.parse(line.slice('RESULT '.length)) as {
+      served: number;
+      latency: HistogramData;
+      non2xx: number;
+      errors: number;
+      unanswered: number;
+      sockets: number;
+    };
+    return { path: pathOf(paths[0]!), offered: rate, served: r.served, latency: summarize(Histogram.from(r.latency)), non2xx: r.non2xx, errors: r.errors, unanswered: r.unanswered, sockets: r.sockets, cpu };
+  } finally {
+    await load.stop();
+  }
 }

@@ -2,11 +2,13 @@
  * The guide's reads: `GET /api/v1/progress/:task_id` (the latest snapshot) and `.../history?limit=20`
  * (frames newest first). Both bodies are concatenated from stored JSON texts: nothing is parsed or
  * re-serialised on the way out (the response schemas document the shapes; they never serialise a 200).
+ * A history body is kept and sent again while the task's position has not moved (history-cache.ts).
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { HistoryPage, TaskSnapshot } from '@taskpulse/engine';
 import type { TaskOwner } from '@taskpulse/auth';
 import { taskNotFound } from '../error-handler';
+import { HistoryCache } from '../history-cache';
 import { assertMayRead, readerOf, type Reader } from '../plugins/auth-plugin';
 import { errorResponses, historyQuery, historyResponse, progressResponse, taskParams } from '../schemas';
 
@@ -53,7 +55,11 @@ export function ownerOf(snapshot: TaskSnapshot): NonNullable<TaskOwner> {
   };
 }
 
+/** Bytes of history bodies one API process keeps (about 640 full 100-frame pages of 250-byte frames). */
+export const HISTORY_CACHE_BYTES = 16 * 1024 * 1024;
+
 export const progressRoutes: FastifyPluginAsync = async (app) => {
+  const historyCache = new HistoryCache(HISTORY_CACHE_BYTES);
   // Who reads is settled before validation: an anonymous caller gets 401, not a 400 about its input.
   const readers = new WeakMap<FastifyRequest, Reader>();
   const onRequest = async (request: FastifyRequest) => {
@@ -77,14 +83,19 @@ export const progressRoutes: FastifyPluginAsync = async (app) => {
     { onRequest, schema: { params: taskParams, querystring: historyQuery, response: { 200: historyResponse, ...errorResponses } } },
     async (request, reply) => {
       const { task_id: taskId } = request.params;
+      const { limit } = request.query;
       const reader = readerFor(request);
-      if (reader.kind === 'token') {
-        const snapshot = await app.engine.snapshot(taskId);
-        assertMayRead(app, reader, taskId, snapshot ? ownerOf(snapshot) : null);
-      }
-      const page = await app.engine.history(taskId, request.query.limit);
+      // The snapshot's position tells whether a cached body is still the answer (history-cache.ts).
+      const snapshot = await app.engine.snapshot(taskId);
+      if (reader.kind === 'token') assertMayRead(app, reader, taskId, snapshot ? ownerOf(snapshot) : null);
+      if (!snapshot) throw taskNotFound(taskId);
+      const cached = historyCache.get(taskId, limit, snapshot.epoch, snapshot.offset);
+      if (cached) return reply.type(JSON_TYPE).send(cached);
+      const page = await app.engine.history(taskId, limit);
       if (!page) throw taskNotFound(taskId);
-      return reply.type(JSON_TYPE).send(historyBody(taskId, page));
+      const body = historyBody(taskId, page);
+      historyCache.set(taskId, limit, { epoch: page.epoch, offset: page.offset, body });
+      return reply.type(JSON_TYPE).send(body);
     },
   );
 };
