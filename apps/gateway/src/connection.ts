@@ -114,13 +114,11 @@ export class Connection implements SubscriberSocket, Peer {
 
   /**
    * `restore`: the task subscriptions of the session this connection resumes (`old_client_id`), if any.
-   * `greetLater`: the socket was upgraded after an await (a token check or the session read); see `opened`.
    */
   constructor(
     identity: ConnectionIdentity,
     private readonly ctx: ConnectionContext,
     private restore?: Record<string, TaskPosition>,
-    private readonly greetLater = false,
   ) {
     this.clientId = identity.clientId;
     this.userId = identity.userId;
@@ -205,11 +203,7 @@ export class Connection implements SubscriberSocket, Peer {
       });
       this.expiry.set(this.expiresAt);
     }
-    // uWebSockets.js can close a socket upgraded inside res.cork after an await when the open handler sends
-    // (uNetworking/uWebSockets#1928: 1006 right after open, seen here on a gateway's first resumed connection),
-    // so such a socket is greeted, and its subscriptions restored, on the next turn of the event loop.
-    if (this.greetLater) setImmediate(() => this.greet());
-    else this.greet();
+    this.greet();
   }
 
   /** Sends the connected frame and restores the resumed session's subscriptions. */
@@ -219,8 +213,7 @@ export class Connection implements SubscriberSocket, Peer {
     const restore = this.restore;
     this.restore = undefined;
     const restoredTasks = restore ? Object.keys(restore) : undefined;
-    // Corked: outside a uWebSockets.js handler (the setImmediate above) an uncorked send can sit unflushed on a quiet node.
-    ws.cork(() => ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId, restoredTasks), false));
+    ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId, restoredTasks), false);
     if (!restore || restoredTasks!.length === 0) return;
     this.ctx.restoredSubscriptions.inc(restoredTasks!.length);
     this.pendingRestore = new PendingRestore(new Map(Object.entries(restore)), (rest) => {
@@ -385,6 +378,13 @@ export class Connection implements SubscriberSocket, Peer {
 
   cork(fn: () => void): void {
     this.ws?.cork(fn);
+  }
+
+  /** Runs `fn` corked on this socket and returns true, or returns false when the socket is closed (`fn` did not run). */
+  corkIfOpen(fn: () => void): boolean {
+    if (!this.ws) return false;
+    this.ws.cork(fn);
+    return true;
   }
 
   subscribeTopic(topic: string): void {

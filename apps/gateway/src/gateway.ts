@@ -153,8 +153,12 @@ export function createGateway(options: GatewayOptions): Gateway {
       onKeySourceError: (error) => logger.warn({ err: error }, 'the token keys could not be read; upgrades get 503'),
       accepting: () => !draining,
       loadSession: (clientId) => engine.loadSession(clientId),
-      createSocketData: (identity, resumed, later) => ({ connection: new Connection(identity, connectionContext, resumed?.tasks, later) }),
+      createSocketData: (identity, resumed) => ({ connection: new Connection(identity, connectionContext, resumed?.tasks) }),
       overUserLimit: (identity) => userConnectionRefusal(counts, identity, limits.connectionsPerUser),
+      withBorrowedCork: (fn) => {
+        for (const connection of connections) if (connection.corkIfOpen(fn)) return true;
+        return false;
+      },
     }),
     open: (ws) => ws.getUserData().connection.opened(ws),
     message: (ws, message, isBinary) => ws.getUserData().connection.received(message, isBinary),

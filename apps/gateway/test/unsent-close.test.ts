@@ -19,9 +19,7 @@ afterEach(async () => {
   await closeAll();
 });
 
-// Retried: a connection upgraded after an await (here the session read) is sometimes never greeted: the open
-// bug in the README's known issues.
-describe('session of a socket closed with unsent bytes', { retry: 2 }, () => {
+describe('session of a socket closed with unsent bytes', () => {
   it('a paused reader whose TCP connection dies gets the completed status on a reconnect with old_client_id only', async () => {
     const engine = closeLater(await createEngine('redis', newPrefix()));
     // A high hard limit so the gateway does not close the socket itself (4000): the peer's TCP dies first.
