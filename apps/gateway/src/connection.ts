@@ -31,6 +31,7 @@ import { FrameRateLimiter, type RateLimit } from './rate-limit';
 import { SlowPath, type SlowSockets } from './slow-sockets';
 import type { SubscriberSocket } from './subscriber-socket';
 import { TaskSubscriptions, type SubscriptionContext } from './subscriptions';
+import { neverSaved, type SavedSession } from './session-keeper';
 
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -153,14 +154,20 @@ export class Connection implements SubscriberSocket, Peer {
   /** A resumed session's tasks not restored yet: the client's own subscribes may claim them (pending-restore.ts). */
   private pendingRestore: PendingRestore | undefined;
 
-  /** The session to keep: who, and each task subscription with the newest position sent. */
-  session(): ConnectionSession {
-    return { who: this.who(), tasks: this.closedTasks ?? this.currentTasks() };
+  /** What the session keeper last wrote for this connection (session-keeper.ts). */
+  saved: SavedSession = neverSaved();
+
+  /**
+   * The session to keep: who, and each task subscription with the newest position sent; `onTopic` rewrites
+   * the positions of tasks on their topic (the keeper marks them as the node's).
+   */
+  session(onTopic?: (position: TaskPosition) => TaskPosition): ConnectionSession {
+    return { who: this.who(), tasks: this.closedTasks ?? this.currentTasks(onTopic) };
   }
 
   /** Each task subscription with its position, the ones still pending restore included. */
-  private currentTasks(): Record<string, TaskPosition> {
-    const held = this.taskSubscriptions?.positions() ?? {};
+  private currentTasks(onTopic?: (position: TaskPosition) => TaskPosition): Record<string, TaskPosition> {
+    const held = this.taskSubscriptions?.positions(onTopic) ?? {};
     return this.pendingRestore ? { ...this.pendingRestore.positions(), ...held } : held;
   }
 
