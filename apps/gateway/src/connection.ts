@@ -31,6 +31,7 @@ import { FrameRateLimiter, type RateLimit } from './rate-limit';
 import { SlowPath, type SlowSockets } from './slow-sockets';
 import type { SubscriberSocket } from './subscriber-socket';
 import { TaskSubscriptions, type SubscriptionContext } from './subscriptions';
+import { neverSaved, type SavedSession } from './session-keeper';
 
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -114,13 +115,11 @@ export class Connection implements SubscriberSocket, Peer {
 
   /**
    * `restore`: the task subscriptions of the session this connection resumes (`old_client_id`), if any.
-   * `greetLater`: the socket was upgraded after an await (a token check or the session read); see `opened`.
    */
   constructor(
     identity: ConnectionIdentity,
     private readonly ctx: ConnectionContext,
     private restore?: Record<string, TaskPosition>,
-    private readonly greetLater = false,
   ) {
     this.clientId = identity.clientId;
     this.userId = identity.userId;
@@ -155,14 +154,20 @@ export class Connection implements SubscriberSocket, Peer {
   /** A resumed session's tasks not restored yet: the client's own subscribes may claim them (pending-restore.ts). */
   private pendingRestore: PendingRestore | undefined;
 
-  /** The session to keep: who, and each task subscription with the newest position sent. */
-  session(): ConnectionSession {
-    return { who: this.who(), tasks: this.closedTasks ?? this.currentTasks() };
+  /** What the session keeper last wrote for this connection (session-keeper.ts). */
+  saved: SavedSession = neverSaved();
+
+  /**
+   * The session to keep: who, and each task subscription with the newest position sent; `onTopic` rewrites
+   * the positions of tasks on their topic (the keeper marks them as the node's).
+   */
+  session(onTopic?: (position: TaskPosition) => TaskPosition): ConnectionSession {
+    return { who: this.who(), tasks: this.closedTasks ?? this.currentTasks(onTopic) };
   }
 
   /** Each task subscription with its position, the ones still pending restore included. */
-  private currentTasks(): Record<string, TaskPosition> {
-    const held = this.taskSubscriptions?.positions() ?? {};
+  private currentTasks(onTopic?: (position: TaskPosition) => TaskPosition): Record<string, TaskPosition> {
+    const held = this.taskSubscriptions?.positions(onTopic) ?? {};
     return this.pendingRestore ? { ...this.pendingRestore.positions(), ...held } : held;
   }
 
@@ -205,11 +210,7 @@ export class Connection implements SubscriberSocket, Peer {
       });
       this.expiry.set(this.expiresAt);
     }
-    // uWebSockets.js can close a socket upgraded inside res.cork after an await when the open handler sends
-    // (uNetworking/uWebSockets#1928: 1006 right after open, seen here on a gateway's first resumed connection),
-    // so such a socket is greeted, and its subscriptions restored, on the next turn of the event loop.
-    if (this.greetLater) setImmediate(() => this.greet());
-    else this.greet();
+    this.greet();
   }
 
   /** Sends the connected frame and restores the resumed session's subscriptions. */
@@ -219,8 +220,7 @@ export class Connection implements SubscriberSocket, Peer {
     const restore = this.restore;
     this.restore = undefined;
     const restoredTasks = restore ? Object.keys(restore) : undefined;
-    // Corked: outside a uWebSockets.js handler (the setImmediate above) an uncorked send can sit unflushed on a quiet node.
-    ws.cork(() => ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId, restoredTasks), false));
+    ws.send(encodeConnectedFrame(this.clientId, this.userId, this.projectId, restoredTasks), false);
     if (!restore || restoredTasks!.length === 0) return;
     this.ctx.restoredSubscriptions.inc(restoredTasks!.length);
     this.pendingRestore = new PendingRestore(new Map(Object.entries(restore)), (rest) => {
@@ -385,6 +385,13 @@ export class Connection implements SubscriberSocket, Peer {
 
   cork(fn: () => void): void {
     this.ws?.cork(fn);
+  }
+
+  /** Runs `fn` corked on this socket and returns true, or returns false when the socket is closed (`fn` did not run). */
+  corkIfOpen(fn: () => void): boolean {
+    if (!this.ws) return false;
+    this.ws.cork(fn);
+    return true;
   }
 
   subscribeTopic(topic: string): void {

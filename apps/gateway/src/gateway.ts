@@ -25,6 +25,7 @@ import { resolveLimits, type GatewayOptions } from './options';
 import { PendingWork } from './pending-work';
 import { userConnectionRefusal } from './user-connection-limit';
 import { SessionKeeper } from './session-keeper';
+import { loadResolvedSession } from './session-positions';
 import { TaskRelay } from './task-relay';
 import { SlowSockets } from './slow-sockets';
 import { createUpgradeHandler } from './upgrade';
@@ -78,6 +79,8 @@ export function createGateway(options: GatewayOptions): Gateway {
   const sessions = new SessionKeeper({
     engine,
     connections,
+    nodeId,
+    topics: relay,
     ttlSeconds: limits.sessionTtlSeconds,
     refreshMs: limits.sessionRefreshMs,
     metrics,
@@ -152,9 +155,13 @@ export function createGateway(options: GatewayOptions): Gateway {
       auth,
       onKeySourceError: (error) => logger.warn({ err: error }, 'the token keys could not be read; upgrades get 503'),
       accepting: () => !draining,
-      loadSession: (clientId) => engine.loadSession(clientId),
-      createSocketData: (identity, resumed, later) => ({ connection: new Connection(identity, connectionContext, resumed?.tasks, later) }),
+      loadSession: (clientId) => loadResolvedSession(engine, clientId),
+      createSocketData: (identity, resumed) => ({ connection: new Connection(identity, connectionContext, resumed?.tasks) }),
       overUserLimit: (identity) => userConnectionRefusal(counts, identity, limits.connectionsPerUser),
+      withBorrowedCork: (fn) => {
+        for (const connection of connections) if (connection.corkIfOpen(fn)) return true;
+        return false;
+      },
     }),
     open: (ws) => ws.getUserData().connection.opened(ws),
     message: (ws, message, isBinary) => ws.getUserData().connection.received(message, isBinary),

@@ -95,9 +95,10 @@ export class TaskSubscriptions {
 
   /**
    * Each task with the newest position the socket was sent: its window's while it has one, else its
-   * topic's (every socket on a topic got the same frames), else the position it asked for.
+   * topic's (every socket on a topic got the same frames), else the position it asked for. `onTopic`, when
+   * given, rewrites the topic positions (the session keeper marks them as the node's, see session-positions.ts).
    */
-  positions(): Record<string, TaskPosition> {
+  positions(onTopic?: (position: TaskPosition) => TaskPosition): Record<string, TaskPosition> {
     const tasks: Record<string, TaskPosition> = {};
     for (const [taskId, entry] of this.entries) {
       let position: TaskPosition | undefined;
@@ -105,6 +106,9 @@ export class TaskSubscriptions {
       else if (entry.window) {
         const sent = entry.window.position;
         if (sent.epoch !== undefined) position = { offset: sent.offset, epoch: sent.epoch };
+      } else if (onTopic) {
+        tasks[taskId] = onTopic(this.ctx.relay.position(entry.channel) ?? NO_POSITION);
+        continue;
       } else position = this.ctx.relay.position(entry.channel);
       tasks[taskId] = position ?? NO_POSITION;
     }
@@ -165,6 +169,7 @@ export class TaskSubscriptions {
     const window = new SubscribeWindow(socket, channel, () => {
       entry.window = undefined;
       ctx.relay.seed(channel, window.position, window);
+      ctx.sessionChanged(socket); // on the topic now: its position is the node's
       this.leave(channel, window.listener, 'subscribe');
     }, taskId);
     entry.window = window;

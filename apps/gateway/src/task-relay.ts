@@ -88,6 +88,18 @@ export class TaskRelay {
     if (state.refs <= 0) this.channels.delete(channel);
   }
 
+  /** Bumped whenever a channel's position moves: the session keeper saves the node's positions only after a change. */
+  version = 0;
+
+  /** Every channel's position (what each socket on its topic was sent), by task id; channels with none yet left out. */
+  positionsByTask(): Record<string, TaskPosition> {
+    const positions: Record<string, TaskPosition> = {};
+    for (const [channel, state] of this.channels) {
+      if (state.epoch !== undefined) positions[taskIdOf(this.ctx.engine.prefix, channel)] = { offset: state.offset, epoch: state.epoch };
+    }
+    return positions;
+  }
+
   /** What every socket on the channel's topic has been sent, or undefined when nothing was yet. */
   position(channel: string): TaskPosition | undefined {
     const state = this.channels.get(channel);
@@ -101,6 +113,7 @@ export class TaskRelay {
     if (state && state.epoch === undefined && position.epoch !== undefined) {
       state.offset = position.offset;
       state.epoch = position.epoch;
+      this.version += 1;
     }
   }
 
@@ -217,6 +230,7 @@ export class TaskRelay {
     }
     state.offset = offset;
     state.epoch = epoch;
+    this.version += 1;
     this.ctx.publish(channel, frame);
   }
 }

@@ -35,11 +35,16 @@ export interface UpgradeContext {
   loadSession(clientId: string): Promise<ConnectionSession | null>;
   /**
    * Makes the per-socket data for an accepted identity; `resumed` is the session of `old_client_id`, if one
-   * was found; `later` is true when the upgrade happens after an await (a token check or session read).
+   * was found.
    */
-  createSocketData(identity: ConnectionIdentity, resumed: ConnectionSession | undefined, later: boolean): SocketData;
+  createSocketData(identity: ConnectionIdentity, resumed: ConnectionSession | undefined): SocketData;
   /** Told about token-source failures (JWKS unreachable), which are the server's, not the client's. */
   onKeySourceError?(error: Error): void;
+  /**
+   * Runs `fn` inside the cork of some other open socket and returns true, or returns false when no socket is
+   * open (then `fn` did not run). Upgrades after an await go through here (see `upgrade` below).
+   */
+  withBorrowedCork?(fn: () => void): boolean;
   /** Why this identity may not open another connection (its user is at the limit), or undefined. */
   overUserLimit?(identity: ConnectionIdentity): string | undefined;
 }
@@ -95,10 +100,18 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
       if (!ctx.accepting()) return draining();
       const full = ctx.overUserLimit?.(identity);
       if (full !== undefined) return refuse('429 Too Many Requests', 'too_many_connections', full);
-      const data = ctx.createSocketData(identity, resumed, later);
-      res.cork(() => {
-        res.upgrade(data, secWebSocketKey, secWebSocketProtocol, secWebSocketExtensions, context);
-      });
+      const data = ctx.createSocketData(identity, resumed);
+      const upgradeNow = () => res.upgrade(data, secWebSocketKey, secWebSocketProtocol, secWebSocketExtensions, context);
+      if (!later) return void res.cork(upgradeNow);
+      // After an await, res.cork(upgrade) must not be used: uWebSockets.js's cork() then misses that the socket
+      // was upgraded in place and reads stale HTTP state from the WebSocket's memory, which, when a byte there
+      // happens to have its "connection: close" bit set, closes the new socket right after open (1006, no
+      // frame; uNetworking/uWebSockets#1928, fixed upstream by #1929 but not in the binary we load). While
+      // another socket holds the loop's cork, res.cork only runs its callback (no cork, no misread) and still
+      // counts as corked for the JavaScript wrapper; with no socket to borrow, upgrade uncorked (correct,
+      // but uWebSockets.js prints a "must be corked" warning on stderr).
+      if (ctx.withBorrowedCork?.(() => res.cork(upgradeNow))) return;
+      upgradeNow();
     };
 
     if (auth.jwt) {
@@ -152,7 +165,6 @@ export function createUpgradeHandler(ctx: UpgradeContext) {
       };
       if (verified.projects[0] !== undefined) identity.projectId = verified.projects[0];
       if (verified.expiresAt !== undefined) identity.expiresAt = verified.expiresAt;
-      // After the awaits above: the connection greets on the next turn (connection.ts, `opened`).
       upgrade(identity, session ?? undefined, true);
     }
   };

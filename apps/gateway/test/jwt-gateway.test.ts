@@ -86,9 +86,7 @@ afterAll(async () => {
   await engine?.close();
 });
 
-// Retried: a fresh jwt gateway process sometimes never greets one of its first connections (open, then no
-// `connected` frame); an open bug in the async-upgrade path (uWebSockets.js), see the README's known issues.
-describe('jwt mode: the upgrade', { retry: 2 }, () => {
+describe('jwt mode: the upgrade', () => {
   it('refuses every bad token with 401 and its reason, and counts each reason', async () => {
     const before = await refusals();
     const rsa = await generateKeyPair('RS256');
@@ -171,7 +169,7 @@ describe('jwt mode: the upgrade', { retry: 2 }, () => {
   });
 });
 
-describe('jwt mode: per-task authorization', { retry: 2 }, () => {
+describe('jwt mode: per-task authorization', () => {
   it('lets a connection subscribe to its user’s, its projects’ and its granted tasks only; foreign and unknown tasks get the same forbidden', async () => {
     const run = newPrefix();
     const own = `${run}-own`;
@@ -220,7 +218,7 @@ describe('jwt mode: per-task authorization', { retry: 2 }, () => {
   });
 });
 
-describe('jwt mode: token lifetime and resume', { retry: 2 }, () => {
+describe('jwt mode: token lifetime and resume', () => {
   it('keeps a connection that refreshed before expiry; refuses a refresh for another sub or with a bad token', async () => {
     // Every token minted up front: the good refresh must land well before the first token's expiry even on a busy machine.
     const [first, fresh, otherSub, expired] = await Promise.all([

@@ -10,6 +10,7 @@ import { closeAll, closeLater, startGateway, type RunningGateway } from './suppo
 import { closeAllClients, connectClient, type Frame, type TestClient } from './support/ws-client';
 import { createEngine, ENGINE_KINDS, newPrefix, progress, publish } from './support/engines';
 import type { Engine } from '@taskpulse/engine';
+import { loadResolvedSession } from '../src/session-positions';
 
 afterEach(async () => {
   await closeAllClients();
@@ -38,7 +39,7 @@ describe.each(ENGINE_KINDS)('session restore (%s engine)', (kind) => {
     client.send({ action: 'subscribe', task_id: taskId, request_id: 'r1' });
     await client.next((f) => f.type === 'ack' && f.task_id === taskId);
     await waitFor('the frames before the drop', () => events(client, taskId).some((f) => f.offset === lastSeen));
-    await waitFor('the session written with its position', async () => (await engine.loadSession(client.clientId))?.tasks[taskId]?.offset === lastSeen);
+    await waitFor('the session written with its position', async () => (await loadResolvedSession(engine, client.clientId))?.tasks[taskId]?.offset === lastSeen);
     client.ws.terminate();
     await waitFor('gateway a to see the close', () => a.gateway.connectionCount() === 0);
     return client;
@@ -70,7 +71,7 @@ describe.each(ENGINE_KINDS)('session restore (%s engine)', (kind) => {
     expect(events(back, taskId).map((f) => f.offset)).toEqual(Array.from({ length: 16 }, (_, k) => 7 + k));
     expect(events(back, taskId).at(-1)).toMatchObject({ type: 'status', payload: { status: 'completed' } });
     // The restored session was saved under the new client id and carries the new position.
-    await waitFor('the new session', async () => (await engine.loadSession(back.clientId))?.tasks[taskId]?.offset === 22);
+    await waitFor('the new session', async () => (await loadResolvedSession(engine, back.clientId))?.tasks[taskId]?.offset === 22);
   });
 
   it('answers a restore past the history with the current state, recovered:false, newest progress and terminal status', async () => {
@@ -121,11 +122,11 @@ describe.each(ENGINE_KINDS)('session restore (%s engine)', (kind) => {
     client.send({ action: 'unsubscribe', task_id: 'drop', request_id: 'd2' });
     await client.next((f) => f.type === 'ack' && f.request_id === 'd2');
     await waitFor('the session without the dropped task', async () => {
-      const tasks = (await engine.loadSession(client.clientId))?.tasks ?? {};
+      const tasks = (await loadResolvedSession(engine, client.clientId))?.tasks ?? {};
       return Object.keys(tasks).join() === 'keep';
     });
     await client.close();
-    await waitFor('the session to expire', async () => (await engine.loadSession(client.clientId)) === null, 5000, 100);
+    await waitFor('the session to expire', async () => (await loadResolvedSession(engine, client.clientId)) === null, 5000, 100);
     const late = await connectClient(gw.wsUrl(`old_client_id=${client.clientId}`));
     expect(late.frames[0]!.payload).toEqual({ client_id: late.clientId });
   });
