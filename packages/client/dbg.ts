@@ -1,0 +1,10 @@
+import WebSocket from 'ws';
+import { connect } from './src/index';
+const c = connect('http://127.0.0.1:18931', { userId: 'user-123', WebSocket: WebSocket as any });
+c.on('state', (s) => console.log('state', s));
+c.on('frame', (f) => console.log('frame', f.type, (f as any).offset, (f as any).request_id));
+const r = await fetch('http://127.0.0.1:18931/api/v1/demo/jobs', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"user_id":"user-123"}' });
+const { task_id } = await r.json() as any;
+const u = c.subscribe(task_id, { state: (v) => console.log('view', JSON.stringify(v.snapshot())) , subscribed: (a) => console.log('ack', a)});
+u.ready.then((a) => console.log('ready', a), (e) => console.log('ready failed', e));
+setTimeout(() => { c.close(); }, 3500);
