@@ -9,6 +9,8 @@
  *   expire 24 h after this event, updates the snapshot, and publishes the frame on the task's channel.
  *   Readers never see one of these without the others. Events of one task are ordered by offset; two
  *   concurrent publishers on one task get distinct, increasing offsets and neither event is lost.
+ *   Calls one caller makes one after another (publish or publishBatch, without awaiting in between) are
+ *   applied in call order: the reporter's coalescing window relies on it.
  * - The epoch is fixed when a task's snapshot is created and changes only when the snapshot was lost
  *   (expiry, flush, failover); a new epoch restarts offsets at 1 and discards older history.
  * - A progress event on a finished task (completed, failed, cancelled) is refused with

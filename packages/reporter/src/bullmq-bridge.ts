@@ -101,6 +101,9 @@ type BridgeEvent =
 export function startBullmqBridge(options: BullmqBridgeOptions): BullmqBridge {
   const { queueName, connection, prefix } = options;
   const logger = (options.logger ?? pino({ name: 'bullmq-bridge' })).child({ queue: queueName });
+  if (options.reporter && options.minIntervalMs !== undefined) {
+    throw new TypeError('startBullmqBridge: minIntervalMs goes with engine; a reporter brings its own (createReporter(engine, { minIntervalMs }))');
+  }
   const reporter = options.reporter ?? createReporter(options.engine!, coalescing(options.minIntervalMs));
   const source = `bullmq:${queueName}`;
   const replayWindowMs = options.replayWindowMs ?? 60_000;

@@ -56,13 +56,6 @@ export class ProgressThrottle {
     private readonly onDeferredError: DeferredErrorHandler,
   ) {}
 
-  /** How many tasks hold an update right now (for tests and metrics). */
-  heldCount(): number {
-    let count = 0;
-    for (const window of this.windows.values()) if (window.held) count += 1;
-    return count;
-  }
-
   /** A validated progress update: sent now (leading edge, step change) or held and merged. */
   progress(event: ProgressEvent, dedupe: DedupeKey | undefined): Promise<PublishResult | Coalesced> {
     const window = this.windowOf(event.taskId);
@@ -112,12 +105,6 @@ export class ProgressThrottle {
     const outcomes = await Promise.allSettled(sends);
     const failed = outcomes.find((outcome) => outcome.status === 'rejected');
     if (failed) throw (failed as PromiseRejectedResult).reason;
-  }
-
-  /** Drops every timer (the reporter is done); what is held is not sent: call flush first. */
-  close(): void {
-    for (const window of this.windows.values()) clearTimeout(window.timer);
-    this.windows.clear();
   }
 
   private windowOf(taskId: string): TaskWindow {

@@ -83,3 +83,13 @@ describe('JobOwnerCache', () => {
     expect(reads).toEqual(['1', '2', '3', '2']);
   });
 });
+
+describe('startBullmqBridge options', () => {
+  it('refuses minIntervalMs beside a reporter, which brings its own window', async () => {
+    const { createMemoryEngine } = await import('@taskpulse/engine');
+    const { createReporter, startBullmqBridge } = await import('../src/index');
+    const reporter = createReporter(createMemoryEngine());
+    const options = { reporter, minIntervalMs: 100, queueName: 'q', connection: {} };
+    expect(() => startBullmqBridge(options as unknown as Parameters<typeof startBullmqBridge>[0])).toThrow(/minIntervalMs goes with engine/);
+  });
+});
