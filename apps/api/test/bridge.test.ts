@@ -51,4 +51,7 @@ it('reports a plain BullMQ job of a bridged queue', async () => {
   const metrics = (await app.inject('/metrics')).body;
   expect(metrics).toContain(`taskpulse_api_bridge_events_total{queue="${queueName}",outcome="published"} 3`);
   expect(metrics).toContain(`taskpulse_api_bridge_events_total{queue="${queueName}",outcome="error"} 0`);
+  // Each published event's lag (BullMQ writing it to the bridge publishing it) is in the histogram.
+  expect(metrics).toContain(`taskpulse_api_bridge_lag_seconds_count{queue="${queueName}"} 3`);
+  expect(metrics).toContain(`taskpulse_api_bridge_lag_seconds_bucket{le="60",queue="${queueName}"} 3`);
 });

@@ -1,7 +1,17 @@
 /** The delivery latency histogram: Prometheus text a scraper accepts, cumulative buckets, sampling of task frames. */
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
+import { waitFor } from '@taskpulse/testkit';
+import { userChannel } from '@taskpulse/protocol';
 import { DeliveryLatency, TASK_SAMPLE_EVERY } from '../src/delivery-latency';
+import { closeAll, startGateway } from './support/gateways';
+import { closeAllClients, connectClient } from './support/ws-client';
+import { createEngine, newPrefix } from './support/engines';
+
+afterEach(async () => {
+  await closeAllClients();
+  await closeAll();
+});
 
 describe('DeliveryLatency', () => {
   it('exports cumulative buckets in seconds, a sum and a count per kind; frames without published_at are skipped', async () => {
@@ -31,5 +41,23 @@ describe('DeliveryLatency', () => {
     const sampled = Array.from({ length: 3 * TASK_SAMPLE_EVERY }, () => latency.sampleTask());
     expect(sampled[0]).toBe(true);
     expect(sampled.filter(Boolean)).toHaveLength(3);
+  });
+});
+
+describe('delivery latency at the fan-out', () => {
+  it('observes a frame by its published_at when the gateway hands it out, and counts its bytes', async () => {
+    const engine = await createEngine('memory', newPrefix());
+    const { httpUrl, wsUrl } = await startGateway({ engine });
+    const client = await connectClient(wsUrl('user_id=u1'));
+    // Published two seconds ago (a publisher whose frame waited): lands in the 2.5 s bucket, not the 1 s one.
+    const frame = `{"type":"progress","task_id":"t1","scope":"user","published_at":${Date.now() - 2000},"payload":{"task_id":"t1","progress":5,"message":"late"}}`;
+    await waitFor('the user channel live', async () => (await engine.broadcast(userChannel(engine.prefix, 'u1'), frame)) > 0);
+    await client.next((f) => f.payload?.message === 'late');
+    const metrics = await (await fetch(httpUrl('/metrics'))).text();
+    expect(metrics).toMatch(/^taskpulse_gateway_delivery_latency_seconds_count\{kind="user"\} 1$/m);
+    expect(metrics).toMatch(/^taskpulse_gateway_delivery_latency_seconds_bucket\{kind="user",le="1"\} 0$/m);
+    expect(metrics).toMatch(/^taskpulse_gateway_delivery_latency_seconds_bucket\{kind="user",le="2.5"\} 1$/m);
+    expect(metrics).toContain(`taskpulse_gateway_fanned_out_bytes_total{kind="user"} ${Buffer.byteLength(frame)}`);
+    await engine.close();
   });
 });

@@ -17,6 +17,8 @@ describe('loadWorkerConfig', () => {
       concurrency: 4,
       stepMs: 400,
       logLevel: 'info',
+      metricsPort: 8082,
+      host: '0.0.0.0',
       authMode: 'jwt',
     });
   });
@@ -26,6 +28,7 @@ describe('loadWorkerConfig', () => {
     [{ QUEUE_NAME: 'a:b' }, 'QUEUE_NAME'],
     [{ STEP_DELAY_MS: 'fast' }, 'STEP_DELAY_MS'],
     [{ AUTH_MODE: 'open' }, 'AUTH_MODE'],
+    [{ METRICS_PORT: '65536' }, 'METRICS_PORT'],
   ])('%j → ConfigError naming %s', (env, variable) => {
     expect(configError(() => loadWorkerConfig({ REDIS_URL: 'redis://r:6379', AUTH_MODE: 'insecure', ...env })).variable).toBe(variable);
   });
