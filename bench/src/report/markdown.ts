@@ -169,6 +169,21 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
     );
   }
 
+  const scale = med('ours')?.scaleOut ?? systems.ours?.passes.find((p) => p.scaleOut)?.scaleOut;
+  if (scale && Object.keys(scale).length) {
+    const so = config.scaleOut;
+    out.push('## Scale-out (ours): the same load per gateway on 1, 2 and 4 gateways', '');
+    out.push(
+      `Each gateway holds ${n(so.connectionsPerGateway, 0)} connections (tasks x ${config.s2.fanout} subscribers, each task's subscribers on one gateway) and is offered ${n(so.deliveriesPerGateway, 0)} deliveries/s; one load generator per gateway, ${so.publishers} publisher(s), one Redis; S2's windows. Speed-up is delivered/s over the one-gateway step's; efficiency is speed-up per gateway (1 = linear). Measured in the first pass only.`,
+      '',
+      table(['target', 'gateways', 'connections', 'offered/s', 'delivered/s', 'p50 / p99 / p99.9 / max ms', 'speed-up', 'efficiency', 'servers %', 'redis %', 'publishers %', 'loadgens %', 'machine % (other)', 'what bounds it'], Object.values(scale).map((st) => [
+        st.target, n(st.gateways, 0), n(st.connections, 0), n(st.offered, 0), n(st.level.deliveredPerSec, 0), lat(st.level.latency), n(st.speedup), n(st.efficiency),
+        n(st.level.cpu.byGroup.server, 1), n(st.level.cpu.byGroup.redis, 1), n(st.level.cpu.byGroup.publisher, 1), n(st.level.cpu.byGroup.loadgen, 1), `${n(st.level.cpu.machine, 0)} (${n(st.level.cpu.other, 0)})`, st.bound,
+      ])),
+      '',
+    );
+  }
+
   out.push(`## CPU of every process at ${ref} deliveries/s (% of one core)`, '');
   const cpuAt = (s: SystemName) => med(s)?.s2?.levels[String(ref)]?.cpu;
   const labels = [...new Set(ran.flatMap((s) => Object.keys(cpuAt(s)?.byProcess ?? {})))];

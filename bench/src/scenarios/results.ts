@@ -1,6 +1,7 @@
 /** What each scenario measures, per system and pass; the report takes the median over passes. */
 import type { CpuReport } from '../proc/cpu-meter';
 import type { LatencySummary } from '../stats/histogram';
+import type { ScaleOutStep } from './scale-out';
 
 /** One step of the connection ramp. */
 export interface S1Step {
@@ -127,6 +128,8 @@ export interface PassResult {
   /** The project broadcasts with their receivers alone on `s3.splitLoadgens` load generators. */
   s3split?: Record<string, S3Case>;
   s4?: Record<string, S4Endpoint>;
+  /** Keyed `<target>x<gateways>`. */
+  scaleOut?: Record<string, ScaleOutStep>;
   /** Keyed `<endpoint>@<rate>`. */
   s4open?: Record<string, S4OpenLoop>;
   errors: string[];
