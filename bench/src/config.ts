@@ -118,7 +118,7 @@ export const SMOKE: BenchConfig = {
   loadgens: 2,
   publishers: 1,
   connectConcurrency: 20,
-  deadlineMinutes: 1.75,
+  deadlineMinutes: 2.25,
   s1: { steps: [200, 400], maxSeconds: 10, settleMs: 300 },
   s2: { connections: 200, fanout: 10, levels: [1000, 2000], warmupMs: 300, windowMs: 1000, drainMs: 300, maxInflight: 500 },
   s3: {

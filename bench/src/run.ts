@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (full, about 25-35 minutes) and `npm run bench:smoke` (CI, under two minutes): starts a
+ * `npm run bench` (full, about 25-35 minutes) and `npm run bench:smoke` (CI, about 2.5 minutes): starts a
  * private Redis, the systems' server processes, publishers and load generators on 127.0.0.1, runs S1-S4
  * for our system and S1-S3 for Socket.IO (S5) and the bare ceiling (S0), and writes the reports.
  *
