@@ -46,6 +46,8 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
     ['node RSS per 1,000 idle connections at the largest step (KB)', (s) => s1(s)?.rssPer1kIdleAtMaxKB],
     ['marginal node RSS per 1,000, first to largest step (KB)', (s) => s1(s)?.rssMarginalPer1kKB],
     ['server CPU during the ramp (% of a core)', (s) => s1(s)?.cpu.byGroup.server],
+    [`node CPU with the first step's connections idle (% of a core)`, (s) => s1(s)?.idleCpuPct],
+    ['node CPU per 1,000 idle connections (% of a core)', (s) => s1(s)?.idleCpuPer1kPct],
     ['busiest load generator during the ramp (% of a core)', (s) => maxOf(s1(s)?.cpu.byProcess, 'loadgen')],
   ];
   out.push(comparison(s1rows, ran, label), '');

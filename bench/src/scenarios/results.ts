@@ -29,6 +29,9 @@ export interface S1Result {
   /** Growth from the first to the largest step per 1,000 connections: one-time costs cancel out. */
   rssMarginalPer1kKB: number;
   stoppedBecause: string;
+  /** The node's CPU (% of a core) over `s1.idleCpuMs` with the first step's connections idle, and per 1,000 of them. */
+  idleCpuPct: number;
+  idleCpuPer1kPct: number;
   /** CPU during the ramp to the first step. */
   cpu: CpuReport;
   errors: string[];
