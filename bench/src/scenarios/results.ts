@@ -109,7 +109,7 @@ export interface S4OpenLoop {
   offered: number;
   /** Requests due inside the window and answered, per second of window. */
   served: number;
-  /** From the moment a request was due to its last response byte (queueing for a connection included). */
+  /** From the moment a request was issued to its last response byte (queueing for a connection included). */
   latency: LatencySummary;
   non2xx: number;
   errors: number;
@@ -117,6 +117,8 @@ export interface S4OpenLoop {
   unanswered: number;
   /** Keep-alive connections the client needed. */
   sockets: number;
+  /** Longest lateness of the client's own 1 ms tick behind a request's due time (not in the latency). */
+  clientLagMs: number;
   cpu: CpuReport;
 }
 
