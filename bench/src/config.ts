@@ -1,6 +1,6 @@
 /**
  * Every size, rate and duration of a bench run, in one place. Both modes are bounded: the full run
- * finishes in about 20-25 minutes on two cores, the smoke run (CI, every submission) in about a minute.
+ * finishes in about 25-30 minutes on two cores, the smoke run (CI, every submission) in about a minute.
  */
 
 /** Sizes, rates and durations of a run. */
@@ -23,6 +23,8 @@ export interface BenchConfig {
     maxSeconds: number;
     /** Idle time before memory is read after a step. */
     settleMs: number;
+    /** Window over which the node's idle CPU is read, after the first step. */
+    idleCpuMs: number;
   };
   s2: {
     connections: number;
@@ -59,6 +61,16 @@ export interface BenchConfig {
     /** Open loop: requests due at these fixed rates (req/s), whatever the answers do, per endpoint. */
     openLoop: { rates: number[]; warmupSeconds: number; seconds: number; maxSockets: number };
   };
+  /** Scale-out (ours): the same load per gateway on 1, 2, 4 gateways; S2's fan-out and windows. */
+  scaleOut: {
+    gateways: number[];
+    targets: Array<'single' | 'cluster'>;
+    connectionsPerGateway: number;
+    /** Offered deliveries per second per gateway. */
+    deliveriesPerGateway: number;
+    loadgensPerGateway: number;
+    publishers: number;
+  };
 }
 
 /** `npm run bench`: the issue's sizes, median of 3 passes. */
@@ -68,8 +80,8 @@ export const FULL: BenchConfig = {
   loadgens: 4,
   publishers: 2,
   connectConcurrency: 50,
-  deadlineMinutes: 27,
-  s1: { steps: [10_000, 15_000, 20_000, 25_000, 30_000], maxSeconds: 60, settleMs: 2000 },
+  deadlineMinutes: 35,
+  s1: { steps: [10_000, 15_000, 20_000, 25_000, 30_000], maxSeconds: 60, settleMs: 2000, idleCpuMs: 3000 },
   s2: {
     connections: 10_000,
     fanout: 10,
@@ -96,8 +108,9 @@ export const FULL: BenchConfig = {
     seconds: 5,
     tasks: 100,
     historyEvents: 100,
-    openLoop: { rates: [1000, 5000, 10_000], warmupSeconds: 1, seconds: 4, maxSockets: 256 },
+    openLoop: { rates: [1000, 5000, 10_000], warmupSeconds: 1, seconds: 3, maxSockets: 256 },
   },
+  scaleOut: { gateways: [1, 2, 4], targets: ['single'], connectionsPerGateway: 2500, deliveriesPerGateway: 10_000, loadgensPerGateway: 1, publishers: 2 },
 };
 
 /** `npm run bench:smoke`: tiny sizes, one pass, so CI keeps the harness alive. */
@@ -107,8 +120,8 @@ export const SMOKE: BenchConfig = {
   loadgens: 2,
   publishers: 1,
   connectConcurrency: 20,
-  deadlineMinutes: 1.75,
-  s1: { steps: [200, 400], maxSeconds: 10, settleMs: 300 },
+  deadlineMinutes: 2.25,
+  s1: { steps: [200, 400], maxSeconds: 10, settleMs: 300, idleCpuMs: 300 },
   s2: { connections: 200, fanout: 10, levels: [1000, 2000], warmupMs: 300, windowMs: 1000, drainMs: 300, maxInflight: 500 },
   s3: {
     probes: 15,
@@ -128,4 +141,5 @@ export const SMOKE: BenchConfig = {
     historyEvents: 100,
     openLoop: { rates: [200], warmupSeconds: 0.3, seconds: 1, maxSockets: 32 },
   },
+  scaleOut: { gateways: [1, 2], targets: ['single'], connectionsPerGateway: 100, deliveriesPerGateway: 500, loadgensPerGateway: 1, publishers: 1 },
 };

@@ -1,11 +1,11 @@
 /**
- * `npm run bench` (full, about 20-25 minutes) and `npm run bench:smoke` (CI, under two minutes): starts a
+ * `npm run bench` (full, about 25-35 minutes) and `npm run bench:smoke` (CI, about 2.5 minutes): starts a
  * private Redis, the systems' server processes, publishers and load generators on 127.0.0.1, runs S1-S4
  * for our system and S1-S3 for Socket.IO (S5) and the bare ceiling (S0), and writes the reports.
  *
  * Options: --smoke, --runs=N, --systems=ours,socketio,ceiling, --out=DIR, and to rerun a part:
  * --s1-steps=10000,15000, --levels=1000,20000 (offered deliveries/s), --scenarios=s3,s4 (a subset of
- * s1, s2, s3, s4, s3split), --read-rates=1000,5000 (S4 open-loop req/s); --render=FILE.json writes the
+ * s1, s2, s3, s4, s3split, scaleout), --read-rates=1000,5000 (S4 open-loop req/s), --gateways=1,2,4 (scale-out steps); --render=FILE.json writes the
  * Markdown and SVG of an earlier run again (targets re-judged) without running anything.
  */
 import { readFileSync } from 'node:fs';
@@ -30,7 +30,8 @@ if (option('runs')) config.runs = Math.max(1, Number(option('runs')));
 config.s1.steps = numbers('s1-steps') ?? config.s1.steps;
 config.s2.levels = numbers('levels') ?? config.s2.levels;
 config.s4.openLoop.rates = numbers('read-rates') ?? config.s4.openLoop.rates;
-const scenarios = new Set(option('scenarios')?.toLowerCase().split(',') ?? ['s1', 's2', 's3', 's4', 's3split']);
+config.scaleOut.gateways = numbers('gateways') ?? config.scaleOut.gateways;
+const scenarios = new Set(option('scenarios')?.toLowerCase().split(',') ?? ['s1', 's2', 's3', 's4', 's3split', 'scaleout']);
 const only = option('systems')?.split(',') as SystemName[] | undefined;
 const outDir = option('out') ?? join(benchRoot, 'results', config.mode === 'smoke' ? 'tmp' : '');
 

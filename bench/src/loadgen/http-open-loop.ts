@@ -1,8 +1,9 @@
 /**
  * An open-loop HTTP load generator (S4 fixed rate): GET requests are due at a fixed rate whatever the
  * server's answers do, so a slow response cannot slow the offered load (no coordinated omission). Each
- * request's latency runs from the moment it was due to its last response byte: time waiting for a free
- * keep-alive connection counts. Raw HTTP/1.1 on net.Sockets with a minimal Content-Length parser, so the
+ * request's latency runs from the moment this client issued it (on the 1 ms tick at or after its due
+ * time; the tick's own lateness is the client's and is reported apart as clientLagMs) to its last
+ * response byte: time waiting for a free keep-alive connection counts. Raw HTTP/1.1 on net.Sockets with a minimal Content-Length parser, so the
  * client costs little per request next to the API it measures.
  *
  * Environment: TARGET_URL, PATHS (JSON array, rotated), RATE (req/s), SECONDS, WARMUP_SECONDS,
@@ -23,9 +24,10 @@ const requests = paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: ${url.
 const HEADER_END = Buffer.from('\r\n\r\n');
 const LENGTH = /\r\ncontent-length:\s*(\d+)/i;
 
-/** A due request: when it was due (ms, performance.now) and which path. */
+/** A due request: when it was due and when this client issued it (ms, performance.now), and which path. */
 interface Due {
   at: number;
+  issued: number;
   path: number;
 }
 
@@ -46,7 +48,7 @@ function done(due: Due, status: number): void {
   if (status < 200 || status >= 300) non2xx++;
   if (due.at >= measureFrom && due.at < measureTo) {
     completedInWindow++;
-    if (status >= 200 && status < 300) latency.record((end - due.at) * 1000);
+    if (status >= 200 && status < 300) latency.record((end - due.issued) * 1000);
   }
 }
 
@@ -131,6 +133,8 @@ measureFrom = start + warmupSeconds * 1000;
 measureTo = measureFrom + seconds * 1000;
 let issued = 0;
 let announced = false;
+/** Longest delay between a request's due time and this client's 1 ms tick issuing it (the client's own lateness). */
+let clientLagMs = 0;
 await new Promise<void>((resolve) => {
   const tick = () => {
     const now = performance.now();
@@ -140,7 +144,9 @@ await new Promise<void>((resolve) => {
     }
     const dueCount = Math.floor(((Math.min(now, measureTo) - start) / 1000) * rate);
     while (issued < dueCount) {
-      issue({ at: start + (issued / rate) * 1000, path: issued % requests.length });
+      const at = start + (issued / rate) * 1000;
+      if (at >= measureFrom) clientLagMs = Math.max(clientLagMs, now - at);
+      issue({ at, issued: now, path: issued % requests.length });
       issued++;
     }
     if (now >= measureTo) resolve();
@@ -163,6 +169,7 @@ process.stdout.write(
     errors,
     unanswered,
     sockets: opened,
+    clientLagMs: Math.round(clientLagMs * 10) / 10,
     ...(firstError ? { firstError } : {}),
   })}\n`,
 );

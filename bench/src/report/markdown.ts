@@ -46,6 +46,8 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
     ['node RSS per 1,000 idle connections at the largest step (KB)', (s) => s1(s)?.rssPer1kIdleAtMaxKB],
     ['marginal node RSS per 1,000, first to largest step (KB)', (s) => s1(s)?.rssMarginalPer1kKB],
     ['server CPU during the ramp (% of a core)', (s) => s1(s)?.cpu.byGroup.server],
+    [`node CPU with the first step's connections idle (% of a core)`, (s) => s1(s)?.idleCpuPct],
+    ['node CPU per 1,000 idle connections (% of a core)', (s) => s1(s)?.idleCpuPer1kPct],
     ['busiest load generator during the ramp (% of a core)', (s) => maxOf(s1(s)?.cpu.byProcess, 'loadgen')],
   ];
   out.push(comparison(s1rows, ran, label), '');
@@ -159,11 +161,26 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
   if (open) {
     const o = config.s4.openLoop;
     out.push(
-      `Open loop (ours): requests due at a fixed rate whatever the API answers (at most ${o.maxSockets} keep-alive connections), ${o.seconds} s after ${o.warmupSeconds} s warm-up; latency from the moment a request was due to its last byte, so queueing counts. "Served" is the rate of requests due in the window that were answered.`,
+      `Open loop (ours): requests due at a fixed rate whatever the API answers (at most ${o.maxSockets} keep-alive connections), ${o.seconds} s after ${o.warmupSeconds} s warm-up; latency from the moment a request was issued (on the client's 1 ms tick at or after its due time) to its last byte, so waiting for a connection counts; "client lag" is the tick's own worst lateness, left out of the latency. "Served" is the rate of requests due in the window that were answered.`,
       '',
-      table(['endpoint', 'offered req/s', 'served req/s', 'p50 / p99 / p99.9 / max ms', 'unanswered', 'non-2xx', 'sockets', 'API %', 'Redis %', 'load generator %', 'machine %'], Object.values(open).map((e) => [
-        `GET ${e.path}`, n(e.offered, 0), n(e.served, 0), lat(e.latency), n(e.unanswered, 0), n(e.non2xx, 0), n(e.sockets, 0),
+      table(['endpoint', 'offered req/s', 'served req/s', 'p50 / p99 / p99.9 / max ms', 'unanswered', 'non-2xx', 'sockets', 'client lag ms', 'API %', 'Redis %', 'load generator %', 'machine %'], Object.values(open).map((e) => [
+        `GET ${e.path}`, n(e.offered, 0), n(e.served, 0), lat(e.latency), n(e.unanswered, 0), n(e.non2xx, 0), n(e.sockets, 0), n(e.clientLagMs, 1),
         n(e.cpu.byProcess['ours-api'], 1), n(e.cpu.byGroup.redis, 1), n(e.cpu.byProcess['http-loadgen'], 1), n(e.cpu.machine, 1),
+      ])),
+      '',
+    );
+  }
+
+  const scale = med('ours')?.scaleOut ?? systems.ours?.passes.find((p) => p.scaleOut)?.scaleOut;
+  if (scale && Object.keys(scale).length) {
+    const so = config.scaleOut;
+    out.push('## Scale-out (ours): the same load per gateway on 1, 2 and 4 gateways', '');
+    out.push(
+      `Each gateway holds ${n(so.connectionsPerGateway, 0)} connections (tasks x ${config.s2.fanout} subscribers, each task's subscribers on one gateway) and is offered ${n(so.deliveriesPerGateway, 0)} deliveries/s; one load generator per gateway, ${so.publishers} publisher(s), one Redis; S2's windows. Speed-up is delivered/s over the one-gateway step's; efficiency is speed-up per gateway (1 = linear). Measured in the first pass only.`,
+      '',
+      table(['target', 'gateways', 'connections', 'offered/s', 'delivered/s', 'p50 / p99 / p99.9 / max ms', 'speed-up', 'efficiency', 'servers %', 'redis %', 'publishers %', 'loadgens %', 'machine % (other)', 'what bounds it'], Object.values(scale).map((st) => [
+        st.target, n(st.gateways, 0), n(st.connections, 0), n(st.offered, 0), n(st.level.deliveredPerSec, 0), lat(st.level.latency), n(st.speedup), n(st.efficiency),
+        n(st.level.cpu.byGroup.server, 1), n(st.level.cpu.byGroup.redis, 1), n(st.level.cpu.byGroup.publisher, 1), n(st.level.cpu.byGroup.loadgen, 1), `${n(st.level.cpu.machine, 0)} (${n(st.level.cpu.other, 0)})`, st.bound,
       ])),
       '',
     );

@@ -15,6 +15,7 @@ import { runS2, type FanoutEnv } from './s2-fanout';
 import { runS3 } from './s3-broadcasts';
 import { runS3Split } from './s3-split-broadcasts';
 import { runS4 } from './s4-reads';
+import { runScaleOut } from './scale-out';
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
@@ -35,6 +36,13 @@ export async function runPass(ctx: PassContext): Promise<PassResult> {
   } catch (error) {
     result.errors.push(`S2-S4: ${message(error)}`);
     ctx.log(`S2-S4 ${ctx.driver.name} failed: ${message(error)}`);
+  }
+  try {
+    // once per run (the first pass): a minute of its own, and its figure is a ratio within one pass
+    if (ctx.scenarios.has('scaleout') && ctx.driver.name === 'ours' && ctx.run === 1) result.scaleOut = await runScaleOut(ctx);
+  } catch (error) {
+    result.errors.push(`scale-out: ${message(error)}`);
+    ctx.log(`scale-out ${ctx.driver.name} failed: ${message(error)}`);
   }
   result.seconds = Math.round((performance.now() - t0) / 100) / 10;
   return result;

@@ -1,6 +1,7 @@
 /** What each scenario measures, per system and pass; the report takes the median over passes. */
 import type { CpuReport } from '../proc/cpu-meter';
 import type { LatencySummary } from '../stats/histogram';
+import type { ScaleOutStep } from './scale-out';
 
 /** One step of the connection ramp. */
 export interface S1Step {
@@ -28,6 +29,9 @@ export interface S1Result {
   /** Growth from the first to the largest step per 1,000 connections: one-time costs cancel out. */
   rssMarginalPer1kKB: number;
   stoppedBecause: string;
+  /** The node's CPU (% of a core) over `s1.idleCpuMs` with the first step's connections idle, and per 1,000 of them. */
+  idleCpuPct: number;
+  idleCpuPer1kPct: number;
   /** CPU during the ramp to the first step. */
   cpu: CpuReport;
   errors: string[];
@@ -105,7 +109,7 @@ export interface S4OpenLoop {
   offered: number;
   /** Requests due inside the window and answered, per second of window. */
   served: number;
-  /** From the moment a request was due to its last response byte (queueing for a connection included). */
+  /** From the moment a request was issued to its last response byte (queueing for a connection included). */
   latency: LatencySummary;
   non2xx: number;
   errors: number;
@@ -113,6 +117,8 @@ export interface S4OpenLoop {
   unanswered: number;
   /** Keep-alive connections the client needed. */
   sockets: number;
+  /** Longest lateness of the client's own 1 ms tick behind a request's due time (not in the latency). */
+  clientLagMs: number;
   cpu: CpuReport;
 }
 
@@ -127,6 +133,8 @@ export interface PassResult {
   /** The project broadcasts with their receivers alone on `s3.splitLoadgens` load generators. */
   s3split?: Record<string, S3Case>;
   s4?: Record<string, S4Endpoint>;
+  /** Keyed `<target>x<gateways>`. */
+  scaleOut?: Record<string, ScaleOutStep>;
   /** Keyed `<endpoint>@<rate>`. */
   s4open?: Record<string, S4OpenLoop>;
   errors: string[];

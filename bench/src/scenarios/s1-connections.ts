@@ -31,6 +31,8 @@ export async function runS1(ctx: PassContext): Promise<S1Result> {
     let held = 0;
     let cpu: CpuReport | undefined;
     let stoppedBecause = 'reached the last step';
+    let idleCpuPct: number | undefined;
+    let idleCpuHeld = 0;
     // A node holds at most maxConnections (its open-files limit): the ramp ends with a step to that limit.
     const targets = config.s1.steps.filter((t) => t < ctx.maxConnections);
     if (targets.length < config.s1.steps.length) targets.push(ctx.maxConnections);
@@ -50,6 +52,13 @@ export async function runS1(ctx: PassContext): Promise<S1Result> {
       await sleep(config.s1.settleMs);
       const rss = serverRssBytes(node);
       rssAt.set(target, rss);
+      if (idleCpuPct === undefined && held > 0) {
+        // the node's own CPU while its connections sit idle (pings, session upkeep, timers): capacity input
+        const idle = startCpuMeter(system.processes);
+        await sleep(config.s1.idleCpuMs);
+        idleCpuPct = idle.stop().byGroup.server ?? Number.NaN;
+        idleCpuHeld = held;
+      }
       steps[String(target)] = {
         target,
         held,
@@ -84,6 +93,8 @@ export async function runS1(ctx: PassContext): Promise<S1Result> {
           ? Math.round(((rssAt.get(last.target)! - rssAt.get(first.target)!) / (last.held - first.held) / 1.024) * 10) / 10
           : Number.NaN,
       stoppedBecause,
+      idleCpuPct: idleCpuPct ?? Number.NaN,
+      idleCpuPer1kPct: idleCpuPct !== undefined && idleCpuHeld > 0 ? Math.round((idleCpuPct / idleCpuHeld) * 1000 * 100) / 100 : Number.NaN,
       cpu: cpu ?? startCpuMeter([]).stop(),
       errors: [...new Set(errors)].slice(0, 5),
     };

@@ -2,7 +2,8 @@
  * S4, reads: the API's snapshot and history endpoints after tasks were filled with a full history, loaded
  * two ways. Closed loop (autocannon, a fixed number of connections) gives the highest rate; open loop
  * (http-open-loop.ts, requests due at 1k, 5k and 10k req/s whatever the answers do) gives latency as
- * users load it: p50/p99 from the moment a request was due, and the rate actually served. Ours only: the
+ * users load it: p50/p99 from the moment a request was issued (waiting for a connection included), and
+ * the rate actually served. Ours only: the
  * peers keep no history.
  */
 import { startTsProcess } from '@taskpulse/testkit';
@@ -67,7 +68,7 @@ export async function runS4(ctx: PassContext, env: FanoutEnv): Promise<S4Result 
       open[`${name}@${rate}`] = { endpoint: name, ...o };
       ctx.log(
         `S4 open loop ${name} at ${rate} req/s: served ${o.served}/s, p50 ${o.latency.p50} p99 ${o.latency.p99} ms, ` +
-          `${o.unanswered} unanswered, ${o.sockets} sockets, API ${o.cpu.byProcess['ours-api']}% Redis ${o.cpu.byGroup.redis}% client ${o.cpu.byProcess['http-loadgen']}%`,
+          `${o.unanswered} unanswered, ${o.sockets} sockets, client lag ${o.clientLagMs} ms, API ${o.cpu.byProcess['ours-api']}% Redis ${o.cpu.byGroup.redis}% client ${o.cpu.byProcess['http-loadgen']}%`,
       );
       await sleep(300);
     }
@@ -109,8 +110,9 @@ export async function runOpenLoop(
       errors: number;
       unanswered: number;
       sockets: number;
+      clientLagMs: number;
     };
-    return { path: pathOf(paths[0]!), offered: rate, served: r.served, latency: summarize(Histogram.from(r.latency)), non2xx: r.non2xx, errors: r.errors, unanswered: r.unanswered, sockets: r.sockets, cpu };
+    return { path: pathOf(paths[0]!), offered: rate, served: r.served, latency: summarize(Histogram.from(r.latency)), non2xx: r.non2xx, errors: r.errors, unanswered: r.unanswered, sockets: r.sockets, clientLagMs: r.clientLagMs, cpu };
   } finally {
     await load.stop();
   }
