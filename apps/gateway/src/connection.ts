@@ -31,7 +31,6 @@ import { FrameRateLimiter, type RateLimit } from './rate-limit';
 import { SlowPath, type SlowSockets } from './slow-sockets';
 import type { SubscriberSocket } from './subscriber-socket';
 import { TaskSubscriptions, type SubscriptionContext } from './subscriptions';
-import { neverSaved, type SavedSession } from './session-keeper';
 
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -154,8 +153,10 @@ export class Connection implements SubscriberSocket, Peer {
   /** A resumed session's tasks not restored yet: the client's own subscribes may claim them (pending-restore.ts). */
   private pendingRestore: PendingRestore | undefined;
 
-  /** What the session keeper last wrote for this connection (session-keeper.ts). */
-  saved: SavedSession = neverSaved();
+  /** What the session keeper last wrote for this connection (session-keeper.ts, SavedSession). */
+  savedAt = 0;
+  savedUnsent = false;
+  savedPlain: Record<string, TaskPosition> | undefined = undefined;
 
   /**
    * The session to keep: who, and each task subscription with the newest position sent; `onTopic` rewrites

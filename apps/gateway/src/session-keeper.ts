@@ -34,18 +34,20 @@ export interface SessionOwner {
   bufferedAmount(): number;
   /** Bytes the socket still had unsent when it closed (read by `closed`). */
   unsentAtClose(): number;
-  /** The keeper's record of this connection, kept on it (no map entry per connection). */
-  saved: SavedSession;
+  /** The keeper's record, kept on the connection (no object or map entry per connection): see SavedSession. */
+  savedAt: number;
+  savedUnsent: boolean;
+  savedPlain: Record<string, TaskPosition> | undefined;
 }
 
 /** What was last written for a connection. */
 export interface SavedSession {
-  /** When (ms since the epoch); 0: never. */
-  at: number;
+  /** When (ms on the keeper's clock, from 1); 0: never. */
+  savedAt: number;
   /** Whether the socket had unsent bytes then: its positions were its own, capped, with no marks. */
-  unsent: boolean;
-  /** The positions written unmarked (all of them when `unsent`), or undefined when every one was marked. */
-  plain: Record<string, TaskPosition> | undefined;
+  savedUnsent: boolean;
+  /** The positions written unmarked (all of them when `savedUnsent`), or undefined when every one was marked. */
+  savedPlain: Record<string, TaskPosition> | undefined;
 }
 
 /** Where the topic positions come from: the node's relay. */
@@ -93,9 +95,16 @@ function isEmpty(session: ConnectionSession): boolean {
   return who.userId === undefined && who.projectId === undefined && who.subject === undefined && Object.keys(session.tasks).length === 0;
 }
 
-/** A fresh record for a connection never saved. */
-export function neverSaved(): SavedSession {
-  return { at: 0, unsent: false, plain: undefined };
+/** Forgets what was written for a connection. */
+function forget(owner: SessionOwner): void {
+  owner.savedAt = 0;
+  owner.savedUnsent = false;
+  owner.savedPlain = undefined;
+}
+
+/** Milliseconds since the process started, from 1: a small integer (no heap number per connection) for about 12 days. */
+function clock(): number {
+  return Math.floor(performance.now()) + 1;
 }
 
 /** The positions of `tasks` that are not marked, or undefined when all are. */
@@ -141,7 +150,7 @@ export class SessionKeeper {
     if (this.soonTimer || !this.timer) return;
     this.soonTimer = setTimeout(() => {
       this.soonTimer = undefined;
-      const now = Date.now();
+      const now = clock();
       const writes: Write[] = [];
       for (const owner of this.dirty) {
         const session = this.current(owner, owner.bufferedAmount() > 0, now);
@@ -156,11 +165,11 @@ export class SessionKeeper {
   /** The connection closed: write its exact final session now; the resume window counts from here. */
   closed(owner: SessionOwner): void {
     this.dirty.delete(owner);
-    const previous = owner.saved;
-    owner.saved = neverSaved();
+    const previous: SavedSession = { savedAt: owner.savedAt, savedUnsent: owner.savedUnsent, savedPlain: owner.savedPlain };
+    forget(owner);
     let session = owner.session();
     if (owner.unsentAtClose() > 0) session = this.capped(session, previous);
-    if (previous.at === 0 && isEmpty(session)) return;
+    if (previous.savedAt === 0 && isEmpty(session)) return;
     const { engine, ttlSeconds, delivery } = this.options;
     delivery.sessionSaves.inc();
     this.track(engine.saveSession(owner.clientId, session, ttlSeconds), 1);
@@ -179,10 +188,11 @@ export class SessionKeeper {
    * written. With unsent bytes, its own positions capped to what was saved before; else with marks.
    */
   private current(owner: SessionOwner, unsent: boolean, now: number): ConnectionSession | undefined {
-    const previous = owner.saved;
-    const session = unsent ? this.capped(owner.session(), previous) : owner.session(this.markTopic);
-    if (previous.at === 0 && isEmpty(session)) return undefined;
-    owner.saved = { at: now, unsent, plain: unsent ? session.tasks : unmarked(session.tasks) };
+    const session = unsent ? this.capped(owner.session(), owner) : owner.session(this.markTopic);
+    if (owner.savedAt === 0 && isEmpty(session)) return undefined;
+    owner.savedAt = now;
+    owner.savedUnsent = unsent;
+    owner.savedPlain = unsent ? session.tasks : unmarked(session.tasks);
     return session;
   }
 
@@ -192,10 +202,10 @@ export class SessionKeeper {
    * rewritten unmarked ahead of them), so the socket had been sent that much.
    */
   private capped(session: ConnectionSession, previous: SavedSession): ConnectionSession {
-    if (previous.at === 0) return capToSaved(session, {});
+    if (previous.savedAt === 0) return capToSaved(session, {});
     const saved: Record<string, TaskPosition | undefined> = {};
     for (const taskId of Object.keys(session.tasks)) {
-      saved[taskId] = previous.plain?.[taskId] ?? (previous.unsent ? undefined : this.nodeSaved[taskId]);
+      saved[taskId] = previous.savedPlain?.[taskId] ?? (previous.savedUnsent ? undefined : this.nodeSaved[taskId]);
     }
     return capToSaved(session, saved);
   }
@@ -207,7 +217,7 @@ export class SessionKeeper {
    */
   private refresh(): void {
     const { connections, topics, ttlSeconds } = this.options;
-    const now = Date.now();
+    const now = clock();
     const touchAfterMs = (ttlSeconds * 1000) / 3;
     const version = topics.version;
     const nodeDue = version !== this.nodeVersion || now - this.nodeSavedAt >= touchAfterMs;
@@ -215,15 +225,14 @@ export class SessionKeeper {
     const writes: Write[] = [];
     const touches: string[] = [];
     for (const owner of connections) {
-      const { saved } = owner;
-      if (saved.at === 0 || this.dirty.has(owner)) continue;
+      if (owner.savedAt === 0 || this.dirty.has(owner)) continue;
       const unsent = owner.bufferedAmount() > 0;
-      if (unsent !== saved.unsent) {
+      if (unsent !== owner.savedUnsent) {
         const session = this.current(owner, unsent, now);
         if (session) writes.push({ owner, session });
-      } else if (now - saved.at >= touchAfterMs) {
+      } else if (now - owner.savedAt >= touchAfterMs) {
         touches.push(owner.clientId);
-        saved.at = now;
+        owner.savedAt = now;
       }
     }
     let node: { clientId: string; session: ConnectionSession } | undefined;

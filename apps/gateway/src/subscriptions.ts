@@ -61,8 +61,8 @@ const NO_POSITION: TaskPosition = { offset: 0, epoch: '' };
 export class TaskSubscriptions {
   /** Delivered and being-set-up subscriptions, by task id. */
   private readonly entries = new Map<string, Entry>();
-  /** The tail of each task's operation queue. */
-  private readonly queues = new Map<string, Promise<void>>();
+  /** The tail of each task's operation queue; made on use and dropped when empty (most connections are idle). */
+  private queues: Map<string, Promise<void>> | undefined;
 
   constructor(
     private readonly socket: SubscriberSocket,
@@ -126,7 +126,8 @@ export class TaskSubscriptions {
   }
 
   private enqueue(taskId: string, op: () => Promise<void>): void {
-    const previous = this.queues.get(taskId);
+    const queues = (this.queues ??= new Map());
+    const previous = queues.get(taskId);
     // Ops handle engine failures themselves; this catch is for bugs, so one cannot stall the task's queue.
     const guarded = () =>
       op().catch((error: unknown) => {
@@ -135,9 +136,11 @@ export class TaskSubscriptions {
       });
     // With nothing queued the op starts synchronously, so limit checks see frames in arrival order.
     const run = previous ? previous.then(guarded) : guarded();
-    this.queues.set(taskId, run);
+    queues.set(taskId, run);
     void this.ctx.pending.track(run).finally(() => {
-      if (this.queues.get(taskId) === run) this.queues.delete(taskId);
+      if (queues.get(taskId) !== run) return;
+      queues.delete(taskId);
+      if (queues.size === 0 && this.queues === queues) this.queues = undefined;
     });
   }
 

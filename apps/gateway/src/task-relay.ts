@@ -11,6 +11,7 @@
  * `recovered: false` and the new position; then the held frames newer than that, in order. Sockets stay
  * connected and see a contiguous sequence, or are told it could not be.
  */
+import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { encodeAckFrame } from '@taskpulse/protocol';
 import { readFrameEpoch, readFrameOffset } from '@taskpulse/protocol/node';
@@ -117,14 +118,71 @@ export class TaskRelay {
     }
   }
 
-  /** A subscribe window bridges on the channel until a newer frame passes; a link loss makes it join at once. */
+  /**
+   * A subscribe window bridges on the channel until a newer frame passes; a link loss makes it join at
+   * once, and so does the next link barrier (`barrier`): on an idle task no newer frame may come for hours,
+   * and a bridging window holds a listener, closures and its state per socket meanwhile.
+   */
   bridge(channel: string, window: { joinNow(): void }): void {
     const state = this.channels.get(channel);
-    if (state) (state.bridging ??= new Set()).add(window);
+    if (!state) return;
+    (state.bridging ??= new Set()).add(window);
+    this.awaitingBarrier.push(window);
+    this.barrier();
   }
+
+  /** Windows whose state read finished before no barrier started yet. */
+  private awaitingBarrier: Array<{ joinNow(): void }> = [];
+  private barrierRunning = false;
+  private barriers = 0;
+
+  /**
+   * A round trip on the engine's subscriber link: SUBSCRIBE (and UNSUBSCRIBE) of a channel no one
+   * publishes to. Redis answers it after every message it pushed to the link before, so once confirmed,
+   * every frame published before a window's state read (which finished before the barrier started) has
+   * passed that window's listener: nothing the state covers can follow, and the window joins its topic.
+   * One barrier at a time serves every window waiting when it starts.
+   */
+  private barrier(): void {
+    if (this.barrierRunning || this.awaitingBarrier.length === 0) return;
+    const windows = this.awaitingBarrier;
+    this.awaitingBarrier = [];
+    this.barrierRunning = true;
+    const { engine } = this.ctx;
+    const channel = `${engine.prefix}:barrier:${this.barrierId}:${(this.barriers += 1)}`;
+    let failed = false;
+    const done = engine.subscribe(channel, ignoreFrame).then(
+      () => {
+        for (const window of windows) window.joinNow();
+        return engine.unsubscribe(channel, ignoreFrame).catch((error: unknown) => {
+          this.ctx.logger.warn({ err: error, channel }, 'leaving a link barrier channel failed');
+        });
+      },
+      (error: unknown) => {
+        // The link is in trouble: its loss joins every bridging window anyway; else the next barrier retries these.
+        this.ctx.logger.warn({ err: error }, 'a link barrier failed; bridging windows wait for the next one');
+        this.awaitingBarrier.push(...windows);
+        failed = true;
+      },
+    );
+    void this.ctx.pending.track(
+      done.finally(() => {
+        this.barrierRunning = false;
+        if (this.stopped) return;
+        if (!failed) this.barrier();
+        else setTimeout(() => this.barrier(), this.ctx.retryMs ?? 500).unref();
+      }),
+    );
+  }
+
+  /** Tells this gateway's barrier channels apart from other gateways' on the same Redis. */
+  private readonly barrierId = randomBytes(6).toString('hex');
+
+  private stopped = false;
 
   /** Stops listening for link changes (the gateway closes). */
   stop(): void {
+    this.stopped = true;
     this.unsubscribeLink();
   }
 
@@ -234,6 +292,9 @@ export class TaskRelay {
     this.ctx.publish(channel, frame);
   }
 }
+
+/** The listener of a barrier channel: nothing is published there. */
+function ignoreFrame(): void {}
 
 /** The task id inside `<prefix>:{t:<taskId>}` (protocol's taskChannel). */
 function taskIdOf(prefix: string, channel: string): string {
