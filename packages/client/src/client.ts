@@ -400,15 +400,9 @@ export class TaskpulseClient {
     this.counters.holesRepaired += 1;
     sub.repairing = true;
     const requestId = this.newRequestId();
+    sub.repairRequestId = requestId;
     this.send({ action: 'unsubscribe', task_id: sub.taskId, request_id: requestId });
-    this.trackAction(requestId, 'unsubscribe', sub.taskId).then(
-      () => {
-        if (this.subscriptions.get(sub.taskId) !== sub) return;
-        sub.repairing = false;
-        sub.settling = true;
-      },
-      () => undefined, // a dropped connection resubscribes anyway
-    );
+    this.trackAction(requestId, 'unsubscribe', sub.taskId).catch(() => undefined); // a dropped connection resubscribes anyway
     this.sendSubscribe(sub);
   }
 
@@ -423,6 +417,11 @@ export class TaskpulseClient {
     const sub = this.subscriptions.get(frame.task_id);
     if (!sub) return;
     if (frame.action === 'resync') sub.resynced(frame, rethrow);
+    // The repair's unsubscribe is answered: the frames from here on are the replay of its subscribe.
+    else if (frame.action === 'unsubscribe' && sub.repairing && frame.request_id === sub.repairRequestId) {
+      sub.repairing = false;
+      sub.settling = true;
+    }
     // The ack of the newest subscribe, or the server's restore (no request_id).
     else if (frame.action === 'subscribe' && (frame.request_id === undefined || frame.request_id === sub.requestId)) sub.acknowledged(frame, rethrow);
   }

@@ -45,6 +45,8 @@ export class TaskSubscription {
   settling = true;
   /** A hole was found: frames are ignored until the unsubscribe of the repair is acknowledged. */
   repairing = false;
+  /** The request id of the repair's unsubscribe, whose ack ends `repairing`. */
+  repairRequestId: string | undefined;
   /** The request id of the newest subscribe sent for this task. */
   requestId: string | undefined;
   lastAck: SubscribeAck | undefined;

@@ -1,8 +1,9 @@
 /**
  * `POST /api/v1/demo/jobs`: one run of the guide's video_processing example, handed to the DemoJobs the
- * API was built with. Answers 202 with the task id to subscribe to; 404 when the API has no demo jobs.
+ * API was built with. Answers 202 with the task id to subscribe to; 404 when the API has no demo jobs. The
+ * start is broadcast to the job's project (or user), which is how the dashboard lists new tasks live.
  */
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { newDemoTaskId, type DemoJobInput, type DemoJobs } from '../demo-jobs';
 import { ApiError } from '../error-handler';
 import { demoJobBody, demoJobResponse, errorResponses } from '../schemas';
@@ -11,7 +12,22 @@ export interface DemoRoutesOptions {
   demoJobs?: DemoJobs;
 }
 
+/**
+ * Tells the job's project (else its user) that a task started, so every dashboard of that project lists it
+ * at once. A notification only: when it cannot be sent the job still runs, so the failure is logged, not answered.
+ */
+async function announceTo(app: FastifyInstance, taskId: string, input: Omit<DemoJobInput, 'task_id'>): Promise<void> {
+  const msg = { progress: 0, message: 'demo job started' };
+  try {
+    if (input.project_id !== undefined) await app.reporter.broadcastToProject(input.project_id, taskId, msg);
+    else if (input.user_id !== undefined) await app.reporter.broadcastToUser(input.user_id, taskId, msg);
+  } catch (error) {
+    app.log.warn({ err: error, taskId }, 'could not announce a demo job to its project');
+  }
+}
+
 export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { demoJobs }) => {
+  const announce = (taskId: string, input: Omit<DemoJobInput, 'task_id'>) => announceTo(app, taskId, input);
   app.post<{ Body: Omit<DemoJobInput, 'task_id'> }>(
     '/api/v1/demo/jobs',
     {
@@ -24,6 +40,7 @@ export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { d
       if (demoJobs === undefined) throw new ApiError(404, 'not_found', 'demo jobs are not enabled on this server');
       const { task_id } = await demoJobs.enqueue({ ...request.body, task_id: newDemoTaskId() });
       app.apiMetrics.demoJobs.labels(demoJobs.mode).inc();
+      await announce(task_id, request.body);
       return reply.status(202).send({ task_id });
     },
   );
