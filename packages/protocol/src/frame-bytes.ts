@@ -35,3 +35,25 @@ export function readFrameEpoch(frame: Uint8Array): string | undefined {
   const end = bytes.indexOf(0x22, start);
   return end < 0 ? undefined : bytes.toString('latin1', start, end);
 }
+
+const PUBLISHED_AT_MARK = Buffer.from(',"published_at":');
+
+/**
+ * Reads the top-level `published_at` (ms since epoch, the publisher's clock) of a task or broadcast frame
+ * without parsing it, or -1 when absent. Safe for the same reason as readFrameOffset: the field precedes
+ * `payload`, so its first occurrence is the top-level one.
+ */
+export function readFramePublishedAt(frame: Uint8Array): number {
+  const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const at = bytes.indexOf(PUBLISHED_AT_MARK);
+  if (at < 0) return -1;
+  let value = 0;
+  let digits = 0;
+  for (let i = at + PUBLISHED_AT_MARK.length; i < bytes.length; i++) {
+    const digit = bytes[i]! - 48;
+    if (digit < 0 || digit > 9) return digits > 0 ? value : -1;
+    value = value * 10 + digit;
+    digits += 1;
+  }
+  return -1;
+}

@@ -18,7 +18,7 @@ import {
   type SnapshotTexts,
   type TaskEvent,
 } from '../src/index';
-import { readFrameEpoch, readFrameOffset } from '../src/node';
+import { readFrameEpoch, readFrameOffset, readFramePublishedAt } from '../src/node';
 
 const GUIDE_PROGRESS_FIELDS = ['task_id', 'progress', 'current_step', 'total_steps', 'completed_steps', 'message', 'status', 'timestamp'];
 
@@ -134,6 +134,21 @@ describe('task frames', () => {
     const text = assembleTaskFrame('progress', 't', 12, 'k3x9a0bq', fields);
     expect(readFrameEpoch(Buffer.from(text))).toBe('k3x9a0bq');
     expect(readFrameEpoch(Buffer.from('{"type":"connected"}'))).toBeUndefined();
+  });
+});
+
+describe('readFramePublishedAt', () => {
+  it('reads the top-level stamp of task and broadcast frames, not one spelled out inside the payload', () => {
+    const task = '{"type":"progress","task_id":"t","offset":3,"epoch":"e","published_at":1764756000123,"payload":{"message":",\\"published_at\\":5"}}';
+    expect(readFramePublishedAt(Buffer.from(task))).toBe(1764756000123);
+    const broadcast = '{"type":"progress","task_id":"t","scope":"user","published_at":42,"payload":{"task_id":"t"}}';
+    expect(readFramePublishedAt(new Uint8Array(Buffer.from(broadcast)))).toBe(42);
+  });
+
+  it('answers -1 when the stamp is absent or not a number', () => {
+    expect(readFramePublishedAt(Buffer.from('{"type":"connected","payload":{}}'))).toBe(-1);
+    expect(readFramePublishedAt(Buffer.from('{"type":"progress","published_at":"x"}'))).toBe(-1);
+    expect(readFramePublishedAt(Buffer.from('{"type":"progress","published_at":12'))).toBe(-1);
   });
 });
 
