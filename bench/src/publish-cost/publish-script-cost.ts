@@ -2,7 +2,8 @@
  * What one stored task event costs Redis: publishes a fixed event mix through the Redis engine on a private
  * redis-server, pipelined from this one process, and reads the publish script's `INFO commandstats`
  * (usec_per_call of EVALSHA) and Redis's own CPU time. Bounded in count and time; prints one JSON line per
- * round and a summary. `npx tsx bench/src/publish-cost/publish-script-cost.ts [tasks] [rounds] [inFlight]`
+ * round and a summary. `npx tsx bench/src/publish-cost/publish-script-cost.ts [tasks] [rounds] [inFlight]`;
+ * bench/src/publish-cost/callgrind.sh counts Redis's instructions per EVALSHA the same way.
  */
 import { createRedisEngine } from '@taskpulse/engine';
 import { encodeTaskEvent, type TaskEvent } from '@taskpulse/protocol';
@@ -44,9 +45,12 @@ function info(text: string, key: string): number {
 }
 
 async function main(): Promise<void> {
-  const server = await startRedisServer();
-  const admin = new Redis(server.url);
-  const engine = createRedisEngine({ url: server.url, prefix: 'pc' });
+  // PUBLISH_COST_REDIS_URL: a redis-server started apart (e.g. under valgrind --tool=callgrind to count instructions)
+  const external = process.env.PUBLISH_COST_REDIS_URL;
+  const server = external ? undefined : await startRedisServer();
+  const url = external ?? server!.url;
+  const admin = new Redis(url);
+  const engine = createRedisEngine({ url, prefix: 'pc', redisOptions: { commandTimeout: 60_000 } });
   const rounds: Array<Record<string, number>> = [];
   try {
     await engine.publish(encodeTaskEvent({ kind: 'start', taskId: 'warm-up' }));
@@ -79,7 +83,7 @@ async function main(): Promise<void> {
   } finally {
     await engine.close();
     admin.disconnect();
-    await server.stop();
+    await server?.stop();
   }
   const median = (key: string) => {
     const sorted = rounds.map((r) => r[key]!).sort((a, b) => a - b);

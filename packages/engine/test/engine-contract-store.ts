@@ -33,7 +33,7 @@ export function storeCases(ctx: ContractContext): void {
     expect(results[0]!.epoch).toMatch(/^[a-z0-9]{12}$/);
   });
 
-  it('writes frames byte-identical to assembleTaskFrame, with the guide field names', async () => {
+  it('writes frames byte-identical to protocol\'s fillTaskFrame, with the guide field names', async () => {
     const engine = await ctx.engine();
     const taskId = randomTaskId();
     const model = new ExpectedTask();
@@ -44,7 +44,7 @@ export function storeCases(ctx: ContractContext): void {
     ];
     const [, progressBytes, statusBytes] = await publishChecked(engine, model, events);
     const progress = JSON.parse(progressBytes!.toString()) as ProgressFrame;
-    expect(Object.keys(progress)).toEqual(['type', 'task_id', 'offset', 'epoch', 'payload']);
+    expect(Object.keys(progress)).toEqual(['type', 'task_id', 'offset', 'epoch', 'published_at', 'payload']);
     expect(Object.keys(progress.payload)).toEqual(PROGRESS_KEYS);
     expect(progress).toMatchObject({ type: 'progress', task_id: taskId, offset: 2 });
     expect(progress.payload).toEqual({
