@@ -21,7 +21,7 @@ function parsedAndSerialised(snapshot: TaskSnapshot): string {
     total_steps: read(f.total_steps, 0),
     completed_steps: read(f.completed_steps, 0),
     message: read(f.message, ''),
-    status: read(f.status, 'pending'),
+    status: read(f.status, 'running'),
     timestamp: read(f.timestamp, ''),
   };
   for (const name of ['result', 'error', 'user_id', 'project_id'] as const) {

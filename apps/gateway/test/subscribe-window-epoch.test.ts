@@ -4,12 +4,12 @@
  * `recovered: false` before the first frame of the new epoch, once. Pure logic: a recording socket.
  */
 import { describe, expect, it } from 'vitest';
-import { assembleTaskFrame } from '@taskpulse/protocol';
+import { encodeTaskEvent, fillTaskFrame } from '@taskpulse/protocol';
 import type { SubscriberSocket } from '../src/subscriber-socket';
 import { SubscribeWindow } from '../src/subscribe-window';
 
 function frame(offset: number, epoch: string): Buffer {
-  return Buffer.from(assembleTaskFrame('progress', 'task-w', offset, epoch, { progress: String(offset), timestamp: '1' } as never));
+  return Buffer.from(fillTaskFrame(encodeTaskEvent({ kind: 'progress', taskId: 'task-w', progress: offset % 100, timestamp: '2026-12-03T00:00:00Z' }).frame, offset, epoch, {}));
 }
 
 function recordingSocket(): SubscriberSocket & { sent: Array<Record<string, unknown>>; topics: string[] } {

@@ -2,7 +2,7 @@
  * The bare ceiling's publisher path: one PUBLISH of finished frame bytes (the same bytes our engine
  * would build) on the channel the ceiling nodes subscribed. No storage, no script.
  */
-import { assembleTaskFrame, encodeBroadcastFrame, projectChannel, taskChannel, userChannel } from '@taskpulse/protocol';
+import { encodeBroadcastFrame, encodeTaskEvent, fillTaskFrame, projectChannel, taskChannel, userChannel } from '@taskpulse/protocol';
 import { Redis } from 'ioredis';
 import type { Sender } from './sender';
 
@@ -13,12 +13,7 @@ export async function createCeilingSender(url: string, prefix: string): Promise<
     taskEvent: (taskId, seq, message) =>
       redis.publish(
         taskChannel(prefix, taskId),
-        assembleTaskFrame('progress', taskId, seq, 'bench', {
-          progress: String(seq % 100),
-          message: JSON.stringify(message),
-          status: '"running"',
-          timestamp: JSON.stringify(new Date().toISOString()),
-        }),
+        fillTaskFrame(encodeTaskEvent({ kind: 'progress', taskId, progress: seq % 100, message }).frame, seq, 'bench', {}),
       ),
     broadcast: (scope, target, taskId, seq, message) =>
       redis.publish(

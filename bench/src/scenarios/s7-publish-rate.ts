@@ -17,7 +17,7 @@ import { randomUUID } from 'node:crypto';
 import autocannon from 'autocannon';
 import { Redis } from 'ioredis';
 import { createRedisEngine, type RedisEngine } from '@taskpulse/engine';
-import { assembleTaskFrame, taskChannel } from '@taskpulse/protocol';
+import { fillTaskFrame, taskChannel, taskFrameTemplate, type SnapshotTexts } from '@taskpulse/protocol';
 import { createReporter } from '@taskpulse/reporter';
 import { freePort, startRedisServer, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
 import { sleep } from '../clock';
@@ -102,12 +102,13 @@ async function loops(width: number, until: number, send: (n: number) => Promise<
 }
 
 function frameOf(taskId: string, seq: number): string {
-  return assembleTaskFrame('progress', taskId, seq, 'bench', {
+  const fields: SnapshotTexts = {
     progress: String(seq % 100),
     message: JSON.stringify(MESSAGE),
     status: '"running"',
     timestamp: JSON.stringify(new Date().toISOString()),
-  });
+  };
+  return fillTaskFrame(taskFrameTemplate('progress', taskId, fields, Date.now()), seq, 'bench', fields);
 }
 
 async function main(): Promise<void> {

@@ -6,7 +6,8 @@
  * The contract:
  * - `publish` applies one task event atomically: it takes the task's next offset (1, 2, 3… per epoch),
  *   appends the frame to the task's history (the newest 100 kept), sets the history and snapshot to
- *   expire 24 h after this event, updates the snapshot, and publishes the frame on the task's channel.
+ *   expire 24 h after this event (Redis refreshes the expiry at most once a minute, so there it may come
+ *   up to a minute sooner), updates the snapshot, and publishes the frame on the task's channel.
  *   Readers never see one of these without the others. Events of one task are ordered by offset; two
  *   concurrent publishers on one task get distinct, increasing offsets and neither event is lost.
  *   Calls one caller makes one after another (publish or publishBatch, without awaiting in between) are
@@ -15,7 +16,8 @@
  *   (expiry, flush, failover); a new epoch restarts offsets at 1 and discards older history.
  * - A progress event on a finished task (completed, failed, cancelled) is refused with
  *   TaskFinishedError and nothing is written; a `start` event reopens the task.
- * - A frame is serialised once, here; subscribers get the same bytes, ready to send.
+ * - A frame is encoded once, by protocol, as a template; the engine fills its position and the snapshot
+ *   fields the event left as they were (protocol's fillTaskFrame), and subscribers get those bytes, ready to send.
  * - A limit of 0 returns nothing; a limit above 100 is an error.
  */
 import type { EncodedTaskEvent, SnapshotTexts, TaskStatus } from '@taskpulse/protocol';

@@ -3,7 +3,7 @@
  * every publish is one synchronous function, so it is atomic by construction.
  */
 import {
-  assembleTaskFrame,
+  fillTaskFrame,
   isTaskStatus,
   isTerminalStatus,
   LIMITS,
@@ -131,7 +131,7 @@ export class MemoryEngine implements Engine {
     if (dedupe) task.lastSourceIds.set(dedupe.source, dedupe.id);
     task.offset += 1;
     task.expiresAt = this.now() + LIMITS.historyTtlSeconds * 1000;
-    const frame = Buffer.from(assembleTaskFrame(event.frameType, event.taskId, task.offset, task.epoch, task.fields));
+    const frame = Buffer.from(fillTaskFrame(event.frame, task.offset, task.epoch, task.fields));
     task.history.push(frame);
     if (task.history.length > LIMITS.historyEntries) task.history.shift();
     if (event.frameType === 'progress') task.lastProgress = { offset: task.offset, frame };

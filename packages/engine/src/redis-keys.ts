@@ -27,6 +27,10 @@ export const META_FIELDS = {
   progressOffset: '_po',
   statusFrame: '_sf',
   statusOffset: '_so',
+  /** `_src:<source>`: the last dedupe id seen from an ordered source. */
+  sourcePrefix: '_src:',
+  /** ms (publisher's clock) when both keys' expiry was last set. */
+  expirySetAt: '_ttl',
 } as const;
 
 /** Sorted set of the tasks whose current status is `status`, scored by their last event's time in ms. */

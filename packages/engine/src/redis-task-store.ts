@@ -8,6 +8,7 @@ import {
   SNAPSHOT_FIELDS,
   TASK_STATUSES,
   type EncodedTaskEvent,
+  type FrameTemplate,
   type SnapshotTexts,
   type TaskStatus,
 } from '@taskpulse/protocol';
@@ -36,6 +37,23 @@ import { checkAfterOffset, checkDedupeKey, checkLimit, newEpoch } from './shared
 export const publishTaskEventScript = loadLuaScript('publish-task-event');
 /** Read once per process, like the publish script. */
 export const readHistoryScript = loadLuaScript('read-history');
+
+/**
+ * The frame template as the publish script takes it: text, (offset), text, (epoch), text, then per field
+ * slot its fallback and the text after it. Protocol opens the offset and epoch first, in that order.
+ */
+function templateArgs({ texts, slots }: FrameTemplate): string[] {
+  if (slots[0]?.kind !== 'offset' || slots[1]?.kind !== 'epoch') {
+    throw new EngineError('internal', 'a task frame template must open its offset, then its epoch, before any field');
+  }
+  const args = [texts[0]!, texts[1]!, texts[2]!];
+  slots.forEach((slot, i) => {
+    if (i < 2) return;
+    if (slot.kind !== 'field') throw new EngineError('internal', `a task frame template opens its ${slot.kind} twice`);
+    args.push(slot.fallback, texts[i + 1]!);
+  });
+  return args;
+}
 
 /** read-history's reply `{-1, entry id}`: an entry without the field publish-task-event writes. */
 const HISTORY_ENTRY_WITHOUT_FRAME = -1;
@@ -97,21 +115,27 @@ export class RedisTaskStore implements TaskStore {
   private publishCall(event: EncodedTaskEvent, dedupe: DedupeKey | undefined): ScriptCall {
     if (dedupe) checkDedupeKey(dedupe);
     const keys = taskKeys(this.prefix, event.taskId);
+    const fieldSlots = event.frame.slots.filter((slot) => slot.kind === 'field');
+    const sourceField = dedupe ? `${META_FIELDS.sourcePrefix}${dedupe.source}` : undefined;
     const args: Array<string | number> = [
       event.taskId,
-      JSON.stringify(event.taskId),
-      event.frameType,
       newEpoch(),
       this.now(),
       LIMITS.historyTtlSeconds,
       LIMITS.historyEntries,
       keys.channel,
-      dedupe?.source ?? '',
+      event.frameType,
+      event.set.find(([field]) => field === 'status')?.[1] ?? '',
       dedupe?.id ?? '',
-      event.set.length,
+      fieldSlots.length,
+      event.set.length + (dedupe ? 1 : 0),
+      event.unset.length,
     ];
+    for (const slot of fieldSlots) args.push(slot.field);
+    if (sourceField) args.push(sourceField);
     for (const [field, value] of event.set) args.push(field, value);
-    args.push(...event.unset);
+    if (sourceField) args.push(sourceField, dedupe!.id);
+    args.push(...event.unset, ...templateArgs(event.frame));
     return { keys: [keys.history, keys.meta, ...this.indexKeys], args };
   }
 

@@ -33,7 +33,7 @@ export function storeCases(ctx: ContractContext): void {
     expect(results[0]!.epoch).toMatch(/^[a-z0-9]{12}$/);
   });
 
-  it('writes frames byte-identical to assembleTaskFrame, with the guide field names', async () => {
+  it('writes frames byte-identical to protocol\'s fillTaskFrame, with the guide field names', async () => {
     const engine = await ctx.engine();
     const taskId = randomTaskId();
     const model = new ExpectedTask();
@@ -44,7 +44,7 @@ export function storeCases(ctx: ContractContext): void {
     ];
     const [, progressBytes, statusBytes] = await publishChecked(engine, model, events);
     const progress = JSON.parse(progressBytes!.toString()) as ProgressFrame;
-    expect(Object.keys(progress)).toEqual(['type', 'task_id', 'offset', 'epoch', 'payload']);
+    expect(Object.keys(progress)).toEqual(['type', 'task_id', 'offset', 'epoch', 'published_at', 'payload']);
     expect(Object.keys(progress.payload)).toEqual(PROGRESS_KEYS);
     expect(progress).toMatchObject({ type: 'progress', task_id: taskId, offset: 2 });
     expect(progress.payload).toEqual({
@@ -66,6 +66,29 @@ export function storeCases(ctx: ContractContext): void {
       result: { video_url: 'https://example.com/video.mp4' },
       timestamp: '2026-02-21T10:30:00.000Z',
     });
+  });
+
+  it('fills the fields an event leaves as they were from the stored snapshot, byte for byte, with or without dedupe', async () => {
+    const engine = await ctx.engine();
+    const taskId = randomTaskId();
+    const model = new ExpectedTask();
+    // no start: the first progress takes the fallbacks for what it does not set
+    await publishChecked(engine, model, [progressEvent(taskId, 5, { message: undefined })]);
+    await publishChecked(engine, model, [
+      progressEvent(taskId, 10, { currentStep: 'download', completedSteps: 0, totalSteps: 3 }),
+      progressEvent(taskId, 20, { message: undefined }),
+      progressEvent(taskId, 30, { totalSteps: 4 }),
+      progressEvent(taskId, 40, { currentStep: 'encode "x"', completedSteps: 1 }),
+    ]);
+    let id = 0;
+    for (const event of [progressEvent(taskId, 50), progressEvent(taskId, 60, { completedSteps: 2 }), completeEvent(taskId, [1])]) {
+      id += 1;
+      const result = published(await engine.publish(event, { dedupe: { source: 'bullmq:fill', id: `${id}-0` } }));
+      expect(result.frame).toEqual(model.apply(event, result.offset, result.epoch));
+    }
+    const last = JSON.parse((await engine.latest(taskId))!.frames[0]!.toString()).payload;
+    expect(last).toMatchObject({ progress: 60, current_step: 'encode "x"', total_steps: 4, completed_steps: 2, message: 'at 60' });
+    expect((await engine.snapshot(taskId))!.fields).toEqual(model.fields);
   });
 
   it('keeps unicode, escapes and nested results byte for byte', async () => {

@@ -1,7 +1,7 @@
 /**
  * The engine contract suite: one set of cases that every engine must pass (memory-engine.test.ts and
  * redis-engine.test.ts run it). Each case gets a fresh random prefix; engines it makes are closed after it.
- * Frames are compared byte for byte with protocol's assembleTaskFrame, so all engines write identical bytes.
+ * Frames are compared byte for byte with protocol's fillTaskFrame, so all engines write identical bytes.
  */
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Engine } from '../src/index';

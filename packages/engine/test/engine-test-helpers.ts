@@ -1,7 +1,7 @@
 /** Helpers for the engine tests: events, an independent model of the expected frames, channel recorders. */
 import { randomUUID } from 'node:crypto';
 import {
-  assembleTaskFrame,
+  fillTaskFrame,
   encodeTaskEvent,
   type EncodedTaskEvent,
   type SnapshotTexts,
@@ -51,7 +51,7 @@ export function published(result: PublishResult): Extract<PublishResult, { statu
 
 /**
  * The expected snapshot of one task, kept apart from both engines: applying events in offset order and
- * assembling with protocol's assembleTaskFrame gives the bytes every engine must produce.
+ * filling each frame template with protocol's fillTaskFrame gives the bytes every engine must produce.
  */
 export class ExpectedTask {
   fields: SnapshotTexts = {};
@@ -60,7 +60,7 @@ export class ExpectedTask {
   apply(event: EncodedTaskEvent, offset: number, epoch: string): Buffer {
     for (const [field, value] of event.set) this.fields[field] = value;
     for (const field of event.unset) delete this.fields[field];
-    return Buffer.from(assembleTaskFrame(event.frameType, event.taskId, offset, epoch, this.fields));
+    return Buffer.from(fillTaskFrame(event.frame, offset, epoch, this.fields));
   }
 }
 
@@ -71,7 +71,7 @@ export async function publishChecked(engine: Engine, model: ExpectedTask, events
     const result = published(await engine.publish(event));
     const expected = model.apply(event, result.offset, result.epoch);
     if (!result.frame.equals(expected)) {
-      throw new Error(`frame differs from assembleTaskFrame:\n got ${result.frame.toString()}\nwant ${expected.toString()}`);
+      throw new Error(`frame differs from protocol's fillTaskFrame:\n got ${result.frame.toString()}\nwant ${expected.toString()}`);
     }
     frames.push(result.frame);
   }

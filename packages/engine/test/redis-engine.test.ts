@@ -52,6 +52,28 @@ describe('redis engine storage', () => {
     expect(Number(await cli('TTL', keys.meta))).toBeGreaterThan(86_000);
   });
 
+  it('refreshes the expiry of both keys at most once a minute by the publisher\'s clock, and when that clock goes back', async () => {
+    const prefix = randomPrefix();
+    let now = Date.now();
+    const engine = await redisEngine(prefix, { now: () => now });
+    const taskId = randomTaskId();
+    const raw = rawClient();
+    const keys = keysOf(prefix, taskId);
+    const ttls = async () => Promise.all([raw.ttl(keys.history), raw.ttl(keys.meta)]);
+    await engine.publish(progressEvent(taskId, 1));
+    for (const key of [keys.history, keys.meta]) await raw.expire(key, 1000);
+    now += 59_000;
+    await engine.publish(progressEvent(taskId, 2));
+    expect(await ttls()).toEqual([1000, 1000].map(() => expect.toSatisfy((ttl: number) => ttl > 990 && ttl <= 1000)));
+    now += 1_000;
+    await engine.publish(progressEvent(taskId, 3));
+    for (const ttl of await ttls()) expect(ttl).toBeGreaterThan(86_000);
+    for (const key of [keys.history, keys.meta]) await raw.expire(key, 1000);
+    now -= 10_000; // another publisher's clock, behind
+    await engine.publish(progressEvent(taskId, 4));
+    for (const ttl of await ttls()) expect(ttl).toBeGreaterThan(86_000);
+  });
+
   it('publishes the exact frame to a plain SUBSCRIBE and stores the same bytes', async () => {
     const prefix = randomPrefix();
     const engine = await redisEngine(prefix);

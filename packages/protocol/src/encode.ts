@@ -1,45 +1,43 @@
 /**
  * Turning events into bytes, once. A task's snapshot is a set of fields each kept as JSON text; a task
- * event frame is assembled from the snapshot after the event is applied. The Redis engine does the same
- * assembly in Lua (`publish-task-event-*.lua`); the contract suite checks both give identical bytes.
+ * event is encoded as the fields it sets or clears and its frame template (task-frame.ts), which the
+ * engine completes with the position and the fields the event left unchanged.
  */
 import type { BroadcastMessage, TaskEvent } from './events';
+import { broadcastFrameText, taskFrameTemplate, type FrameTemplate, type SnapshotField, type SnapshotTexts } from './task-frame';
 import type { AckFrame, ErrorFrame } from './frames';
 import type { ErrorCode } from './codes';
 import { encodeResult, validateTaskEvent } from './validate';
 
-export const SNAPSHOT_FIELDS = [
-  'progress',
-  'current_step',
-  'total_steps',
-  'completed_steps',
-  'message',
-  'status',
-  'timestamp',
-  'result',
-  'error',
-  'user_id',
-  'project_id',
-] as const;
-
-export type SnapshotField = (typeof SNAPSHOT_FIELDS)[number];
-
-/** Snapshot field values, each a JSON text. */
-export type SnapshotTexts = Partial<Record<SnapshotField, string>>;
-
-/** A task event ready for an engine: which frame it makes and which snapshot fields it sets or clears. */
+/** A task event ready for an engine: the frame to store and the snapshot fields it sets or clears. */
 export interface EncodedTaskEvent {
   taskId: string;
   frameType: 'progress' | 'status';
   /** Field name and JSON text, in a fixed order. */
   set: Array<[SnapshotField, string]>;
   unset: SnapshotField[];
+  /** ms since epoch on the publisher's clock, when the event was encoded; the frame's `published_at`. */
+  publishedAt: number;
+  /** The frame, with its offset, epoch and the snapshot fields this event leaves unchanged still open. */
+  frame: FrameTemplate;
 }
 
 const json = JSON.stringify;
 
-/** Validates and encodes a task event; throws a ProtocolError naming the bad field. */
-export function encodeTaskEvent(event: TaskEvent): EncodedTaskEvent {
+/**
+ * Validates and encodes a task event; throws a ProtocolError naming the bad field. `publishedAt` (default:
+ * now) is stamped into the frame as `published_at`.
+ */
+export function encodeTaskEvent(event: TaskEvent, publishedAt: number = Date.now()): EncodedTaskEvent {
+  const { taskId, frameType, set, unset } = snapshotChange(event);
+  const frame = taskFrameTemplate(frameType, taskId, Object.fromEntries(set) as SnapshotTexts, publishedAt);
+  return { taskId, frameType, set, unset, publishedAt, frame };
+}
+
+type SnapshotChange = Pick<EncodedTaskEvent, 'taskId' | 'frameType' | 'set' | 'unset'>;
+
+/** Which snapshot fields the event sets and clears; status events set or clear result and error each time. */
+function snapshotChange(event: TaskEvent): SnapshotChange {
   validateTaskEvent(event);
   const timestamp = json(event.timestamp ?? new Date().toISOString());
   const taskId = event.taskId;
@@ -95,41 +93,17 @@ export function encodeTaskEvent(event: TaskEvent): EncodedTaskEvent {
   }
 }
 
-/**
- * Assembles a task event frame from the snapshot after the event. Field order is fixed: the Lua twin
- * writes the same bytes. The epoch is [a-z0-9] only, so it needs no escaping.
- */
-export function assembleTaskFrame(
-  frameType: 'progress' | 'status',
-  taskId: string,
-  offset: number,
-  epoch: string,
-  f: SnapshotTexts,
-): string {
-  const tid = json(taskId);
-  const head = `{"type":"${frameType}","task_id":${tid},"offset":${offset},"epoch":"${epoch}","payload":{"task_id":${tid}`;
-  if (frameType === 'progress') {
-    return (
-      `${head},"progress":${f.progress ?? '0'},"current_step":${f.current_step ?? '""'}` +
-      `,"total_steps":${f.total_steps ?? '0'},"completed_steps":${f.completed_steps ?? '0'}` +
-      `,"message":${f.message ?? '""'},"status":${f.status ?? '"running"'},"timestamp":${f.timestamp}}}`
-    );
-  }
-  const result = f.result === undefined ? '' : `,"result":${f.result}`;
-  const error = f.error === undefined ? '' : `,"error":${f.error}`;
-  return `${head},"status":${f.status}${result}${error},"timestamp":${f.timestamp}}}`;
-}
-
 /** Encodes a broadcast to a user's or project's connections (no offset: it is not a task event). */
-export function encodeBroadcastFrame(scope: 'user' | 'project', taskId: string, msg: BroadcastMessage): string {
-  const tid = json(taskId);
-  return (
-    `{"type":"progress","task_id":${tid},"scope":"${scope}","payload":{"task_id":${tid}` +
-    `,"progress":${json(msg.progress)},"current_step":${json(msg.currentStep ?? '')}` +
-    `,"total_steps":${msg.totalSteps ?? 0},"completed_steps":${msg.completedSteps ?? 0}` +
-    `,"message":${json(msg.message ?? '')},"status":"running"` +
-    `,"timestamp":${json(msg.timestamp ?? new Date().toISOString())}}}`
-  );
+export function encodeBroadcastFrame(scope: 'user' | 'project', taskId: string, msg: BroadcastMessage, publishedAt: number = Date.now()): string {
+  const values: SnapshotTexts = {
+    progress: json(msg.progress),
+    timestamp: json(msg.timestamp ?? new Date().toISOString()),
+  };
+  if (msg.currentStep !== undefined) values.current_step = json(msg.currentStep);
+  if (msg.totalSteps !== undefined) values.total_steps = json(msg.totalSteps);
+  if (msg.completedSteps !== undefined) values.completed_steps = json(msg.completedSteps);
+  if (msg.message !== undefined) values.message = json(msg.message);
+  return broadcastFrameText(scope, taskId, values, publishedAt);
 }
 
 /** The first frame of every connection. */

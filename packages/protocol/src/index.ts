@@ -7,4 +7,5 @@ export * from './frames';
 export * from './ids';
 export * from './limits';
 export * from './status';
+export * from './task-frame';
 export * from './validate';

@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
-  assembleTaskFrame,
   CLOSE_CODES,
   encodeAckFrame,
   encodeBroadcastFrame,
   encodeConnectedFrame,
   encodeErrorFrame,
   encodeTaskEvent,
+  fillTaskFrame,
   idProblem,
+  progressBodyText,
   LIMITS,
   parseClientMessage,
   ProtocolError,
@@ -15,23 +16,27 @@ import {
   shouldReconnect,
   taskChannel,
   userChannel,
+  type FrameTemplate,
   type SnapshotTexts,
   type TaskEvent,
 } from '../src/index';
-import { readFrameEpoch, readFrameOffset } from '../src/node';
+import { readFrameEpoch, readFrameOffset, readFramePublishedAt } from '../src/node';
 
 const GUIDE_PROGRESS_FIELDS = ['task_id', 'progress', 'current_step', 'total_steps', 'completed_steps', 'message', 'status', 'timestamp'];
 
-function snapshotAfter(...events: TaskEvent[]): { frameType: 'progress' | 'status'; fields: SnapshotTexts } {
+const PUBLISHED_AT = 1_764_756_000_123;
+
+/** The snapshot after the events, as an engine keeps it, and the last event's frame template. */
+function snapshotAfter(...events: TaskEvent[]): { fields: SnapshotTexts; frame: FrameTemplate } {
   const fields: SnapshotTexts = {};
-  let frameType: 'progress' | 'status' = 'status';
+  let frame: FrameTemplate = { texts: [''], slots: [] };
   for (const event of events) {
-    const encoded = encodeTaskEvent(event);
+    const encoded = encodeTaskEvent(event, PUBLISHED_AT);
     for (const [name, value] of encoded.set) fields[name] = value;
     for (const name of encoded.unset) delete fields[name];
-    frameType = encoded.frameType;
+    frame = encoded.frame;
   }
-  return { frameType, fields };
+  return { fields, frame };
 }
 
 function expectProtocolError(run: () => unknown, field: string, text: RegExp): void {
@@ -59,7 +64,7 @@ describe('ids', () => {
 
 describe('task frames', () => {
   it('lays out a progress frame with exactly the guide fields plus offset and epoch', () => {
-    const { frameType, fields } = snapshotAfter(
+    const { frame: template, fields } = snapshotAfter(
       { kind: 'start', taskId: 'task-123', userId: 'u1', projectId: 'p1', timestamp: '2026-02-21T10:29:00Z' },
       {
         kind: 'progress',
@@ -72,13 +77,14 @@ describe('task frames', () => {
         timestamp: '2026-02-21T10:30:00Z',
       },
     );
-    const text = assembleTaskFrame(frameType, 'task-123', 7, 'abc123', fields);
+    const text = fillTaskFrame(template, 7, 'abc123', fields);
     const frame = JSON.parse(text);
     expect(frame).toEqual({
       type: 'progress',
       task_id: 'task-123',
       offset: 7,
       epoch: 'abc123',
+      published_at: PUBLISHED_AT,
       payload: {
         task_id: 'task-123',
         progress: 50,
@@ -91,15 +97,24 @@ describe('task frames', () => {
       },
     });
     expect(Object.keys(frame.payload)).toEqual(GUIDE_PROGRESS_FIELDS);
+    expect(Object.keys(frame)).toEqual(['type', 'task_id', 'offset', 'epoch', 'published_at', 'payload']);
     expect(readFrameOffset(Buffer.from(text))).toBe(7);
+    expect(readFramePublishedAt(Buffer.from(text))).toBe(PUBLISHED_AT);
   });
 
   it('keeps earlier step fields when a later update gives only percent and message', () => {
-    const { fields } = snapshotAfter(
+    const { fields, frame } = snapshotAfter(
       { kind: 'progress', taskId: 't', progress: 25, currentStep: 'download', completedSteps: 1, totalSteps: 4 },
       { kind: 'progress', taskId: 't', progress: 30, message: 'still downloading' },
     );
-    const payload = JSON.parse(assembleTaskFrame('progress', 't', 2, 'e', fields)).payload;
+    expect(frame.slots.map((slot) => (slot.kind === 'field' ? slot.field : slot.kind))).toEqual([
+      'offset',
+      'epoch',
+      'current_step',
+      'total_steps',
+      'completed_steps',
+    ]);
+    const payload = JSON.parse(fillTaskFrame(frame, 2, 'e', fields)).payload;
     expect(payload).toMatchObject({ progress: 30, current_step: 'download', completed_steps: 1, total_steps: 4, message: 'still downloading' });
   });
 
@@ -108,32 +123,64 @@ describe('task frames', () => {
       { kind: 'start', taskId: 't' },
       { kind: 'complete', taskId: 't', result: { video_url: 'https://example.com/video.mp4', sizes: [1, 2] }, timestamp: '2026-02-21T10:35:00Z' },
     );
-    expect(JSON.parse(assembleTaskFrame(done.frameType, 't', 3, 'e', done.fields))).toEqual({
+    expect(done.frame.slots).toHaveLength(2); // a status frame needs nothing from the stored snapshot
+    expect(JSON.parse(fillTaskFrame(done.frame, 3, 'e', done.fields))).toEqual({
       type: 'status',
       task_id: 't',
       offset: 3,
       epoch: 'e',
+      published_at: PUBLISHED_AT,
       payload: { task_id: 't', status: 'completed', result: { video_url: 'https://example.com/video.mp4', sizes: [1, 2] }, timestamp: '2026-02-21T10:35:00Z' },
     });
     const failed = snapshotAfter({ kind: 'start', taskId: 't' }, { kind: 'fail', taskId: 't', error: 'boom: disk "full"' });
-    const payload = JSON.parse(assembleTaskFrame(failed.frameType, 't', 4, 'e', failed.fields)).payload;
+    const payload = JSON.parse(fillTaskFrame(failed.frame, 4, 'e', failed.fields)).payload;
     expect(payload.status).toBe('failed');
     expect(payload.error).toBe('boom: disk "full"');
     expect(payload.result).toBeUndefined();
   });
 
   it('finds the top-level offset even when the message spells one out', () => {
-    const { fields } = snapshotAfter({ kind: 'progress', taskId: 't', progress: 1, message: ',"offset":999' });
-    const text = assembleTaskFrame('progress', 't', 12, 'e', fields);
+    const { fields, frame } = snapshotAfter({ kind: 'progress', taskId: 't', progress: 1, message: ',"offset":999' });
+    const text = fillTaskFrame(frame, 12, 'e', fields);
     expect(readFrameOffset(Buffer.from(text))).toBe(12);
     expect(readFrameOffset(Buffer.from('{"type":"connected"}'))).toBe(-1);
   });
 
   it('finds the top-level epoch even when the message spells one out', () => {
-    const { fields } = snapshotAfter({ kind: 'progress', taskId: 't', progress: 1, message: ',"epoch":"fake"' });
-    const text = assembleTaskFrame('progress', 't', 12, 'k3x9a0bq', fields);
+    const { fields, frame } = snapshotAfter({ kind: 'progress', taskId: 't', progress: 1, message: ',"epoch":"fake"' });
+    const text = fillTaskFrame(frame, 12, 'k3x9a0bq', fields);
     expect(readFrameEpoch(Buffer.from(text))).toBe('k3x9a0bq');
     expect(readFrameEpoch(Buffer.from('{"type":"connected"}'))).toBeUndefined();
+  });
+});
+
+describe('REST progress body', () => {
+  it('lays out the progress payload with the frames\' fallbacks, then result, error and owner, then the position', () => {
+    const { fields } = snapshotAfter(
+      { kind: 'start', taskId: 't', userId: 'u1', projectId: 'p1', timestamp: '2026-02-21T10:29:00Z' },
+      { kind: 'complete', taskId: 't', result: { ok: 1 }, timestamp: '2026-02-21T10:35:00Z' },
+    );
+    expect(progressBodyText('t', 2, 'e', fields)).toBe(
+      '{"task_id":"t","progress":100,"current_step":"","total_steps":0,"completed_steps":0,"message":"","status":"completed"' +
+        ',"timestamp":"2026-02-21T10:35:00Z","result":{"ok":1},"user_id":"u1","project_id":"p1","offset":2,"epoch":"e"}',
+    );
+    const bare = JSON.parse(progressBodyText('t', 1, 'e', snapshotAfter({ kind: 'progress', taskId: 't', progress: 5 }).fields));
+    expect(bare).toMatchObject({ current_step: '', total_steps: 0, completed_steps: 0, message: '', status: 'running' });
+  });
+});
+
+describe('readFramePublishedAt', () => {
+  it('reads the top-level stamp of task and broadcast frames, not one spelled out inside the payload', () => {
+    const task = '{"type":"progress","task_id":"t","offset":3,"epoch":"e","published_at":1764756000123,"payload":{"message":",\\"published_at\\":5"}}';
+    expect(readFramePublishedAt(Buffer.from(task))).toBe(1764756000123);
+    const broadcast = '{"type":"progress","task_id":"t","scope":"user","published_at":42,"payload":{"task_id":"t"}}';
+    expect(readFramePublishedAt(new Uint8Array(Buffer.from(broadcast)))).toBe(42);
+  });
+
+  it('answers -1 when the stamp is absent or not a number', () => {
+    expect(readFramePublishedAt(Buffer.from('{"type":"connected","payload":{}}'))).toBe(-1);
+    expect(readFramePublishedAt(Buffer.from('{"type":"progress","published_at":"x"}'))).toBe(-1);
+    expect(readFramePublishedAt(Buffer.from('{"type":"progress","published_at":12'))).toBe(-1);
   });
 });
 
@@ -215,7 +262,10 @@ describe('server frames and codes', () => {
       task_id: 't',
       payload: { recovered: true, offset: 4, epoch: 'e' },
     });
-    const broadcast = JSON.parse(encodeBroadcastFrame('user', 'task-456', { progress: 50, message: '处理中...' }));
+    const broadcastText = encodeBroadcastFrame('user', 'task-456', { progress: 50, message: '处理中...' }, PUBLISHED_AT);
+    expect(readFramePublishedAt(Buffer.from(broadcastText))).toBe(PUBLISHED_AT);
+    const broadcast = JSON.parse(broadcastText);
+    expect(Object.keys(broadcast)).toEqual(['type', 'task_id', 'scope', 'published_at', 'payload']);
     expect(broadcast).toMatchObject({ type: 'progress', task_id: 'task-456', scope: 'user', payload: { task_id: 'task-456', progress: 50, message: '处理中...' } });
     expect(Object.keys(broadcast.payload)).toEqual(GUIDE_PROGRESS_FIELDS);
   });

@@ -48,6 +48,7 @@ describe.each(ENGINES)('reporter on the $name engine', (factory) => {
       task_id: taskId,
       offset: 1,
       epoch: result.epoch,
+      published_at: expect.any(Number),
       payload: { task_id: taskId, status: 'running', timestamp: T0 },
     });
     const state = await engine.latest(taskId);
@@ -173,6 +174,7 @@ describe.each(ENGINES)('reporter on the $name engine', (factory) => {
       type: 'progress',
       task_id: 'task-456',
       scope: 'user',
+      published_at: expect.any(Number),
       payload: {
         task_id: 'task-456',
         progress: 50,

@@ -1,12 +1,14 @@
 /**
  * The guide's reads: `GET /api/v1/progress/:task_id` (the latest snapshot) and `.../history?limit=20`
- * (frames newest first). Both bodies are concatenated from stored JSON texts: nothing is parsed or
- * re-serialised on the way out (the response schemas document the shapes; they never serialise a 200).
- * A history body is kept and sent again while the task's position has not moved (history-cache.ts).
+ * (frames newest first). Both bodies are concatenated from stored JSON texts (the progress body by
+ * protocol's progressBodyText): nothing is parsed or re-serialised on the way out (the response schemas
+ * document the shapes; they never serialise a 200). A history body is kept and sent again while the
+ * task's position has not moved (history-cache.ts).
  */
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import type { HistoryPage, TaskSnapshot } from '@taskpulse/engine';
 import type { TaskOwner } from '@taskpulse/auth';
+import { progressBodyText } from '@taskpulse/protocol';
 import { taskNotFound } from '../error-handler';
 import { HistoryCache } from '../history-cache';
 import { assertMayRead, readerOf, type Reader } from '../plugins/auth-plugin';
@@ -19,21 +21,9 @@ interface TaskParams {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const json = JSON.stringify;
 
-/**
- * The snapshot as the guide's progress response, in progressResponse's field order: each field's stored
- * JSON text as it is, absent ones take the defaults below; result, error and the owner only when present.
- */
+/** The snapshot as the guide's progress response: laid out by protocol, with the same fallbacks as frames. */
 export function progressBody(snapshot: TaskSnapshot): string {
-  const f = snapshot.fields;
-  let body =
-    `{"task_id":${json(snapshot.taskId)},"progress":${f.progress ?? '0'},"current_step":${f.current_step ?? '""'}` +
-    `,"total_steps":${f.total_steps ?? '0'},"completed_steps":${f.completed_steps ?? '0'},"message":${f.message ?? '""'}` +
-    `,"status":${f.status ?? '"pending"'},"timestamp":${f.timestamp ?? '""'}`;
-  if (f.result !== undefined) body += `,"result":${f.result}`;
-  if (f.error !== undefined) body += `,"error":${f.error}`;
-  if (f.user_id !== undefined) body += `,"user_id":${f.user_id}`;
-  if (f.project_id !== undefined) body += `,"project_id":${f.project_id}`;
-  return `${body},"offset":${snapshot.offset},"epoch":${json(snapshot.epoch)}}`;
+  return progressBodyText(snapshot.taskId, snapshot.offset, snapshot.epoch, snapshot.fields);
 }
 
 const HISTORY_END = Buffer.from('}');

@@ -1,31 +1,37 @@
 --[[
   publish-task-event: applies one task event atomically (the contract: packages/engine/src/engine.ts).
-  Dedupe check, terminal check, epoch, next offset, snapshot update, frame assembly, XADD (exact MAXLEN),
-  newest progress/status frame, EXPIRE of both keys, status index, PUBLISH: all or nothing.
-  The frame is concatenated byte for byte like protocol's assembleTaskFrame (packages/protocol/src/encode.ts):
-  change both together; the engine contract suite compares their bytes.
+  Dedupe check, terminal check, epoch, next offset, snapshot update, the frame, XADD (exact MAXLEN),
+  newest frame of its type, expiry of both keys, PUBLISH, then the status index: all or nothing.
+  The frame comes from protocol as a template (packages/protocol/src/task-frame.ts); this script splices
+  the offset, the epoch and stored field values in, and knows no frame field. Redis spends most of a run
+  on each redis.call and each argument, so there are as few of both as the job allows (see
+  bench/results/publish-script-cost.md).
 
   KEYS[1]     history stream        <prefix>:{t:<task>}:h
   KEYS[2]     meta/snapshot hash    <prefix>:{t:<task>}:m
   KEYS[3..7]  status index zsets    <prefix>:idx:pending|running|completed|failed|cancelled (this order)
 
-  ARGV[1]   task id (index member)
-  ARGV[2]   task id as a JSON text (goes into the frame as it is)
-  ARGV[3]   frame type: progress | status
-  ARGV[4]   epoch candidate, taken only when the meta hash does not exist
-  ARGV[5]   now, ms (status index score)
-  ARGV[6]   ttl of both keys, seconds
-  ARGV[7]   history entries kept (exact MAXLEN)
-  ARGV[8]   task channel
-  ARGV[9]   dedupe source, '' for none
-  ARGV[10]  dedupe stream id <ms>-<seq>, '' for none
-  ARGV[11]  n: how many snapshot fields are set
-  ARGV[12 .. 11+2n]  field, JSON text pairs to set
-  ARGV[12+2n ..]     fields to delete
+  ARGV[1]   task id (status index member)
+  ARGV[2]   epoch candidate, taken only when the meta hash does not exist
+  ARGV[3]   now, ms (publisher's clock: expiry refresh and status index score)
+  ARGV[4]   ttl of both keys, seconds
+  ARGV[5]   history entries kept (exact MAXLEN)
+  ARGV[6]   task channel
+  ARGV[7]   frame type: progress (refused on a finished task) | status
+  ARGV[8]   the status this event sets, as a JSON text (the status index)
+  ARGV[9]   dedupe stream id <ms>-<seq>, '' for none
+  ARGV[10]  k frame slots, ARGV[11] s fields set, ARGV[12] u fields cleared
+  then k slot field names (and '_src:<source>' when deduping): the fields read besides the fixed ones;
+  then s (field, JSON text) pairs to set (with '_src:<source>', id when deduping); then u names to clear;
+  then the frame template: text, offset, text, epoch, text, and per slot (fallback, text): a slot takes
+  its field's stored JSON text, or the fallback when the task has none.
 
   Meta hash: snapshot fields under their own names (JSON texts); bookkeeping under '_' names:
   _epoch, _offset, _pf/_po (newest progress frame and its offset), _sf/_so (newest status frame and
-  its offset), _src:<source> (last dedupe id of a source).
+  its offset), _src:<source> (last dedupe id of a source), _ttl (ms the expiry was last set).
+
+  Expiry: set when the hash is created and refreshed when it was set a minute ago or more (or at a later
+  time by the publisher's clock), so both keys expire between 24 h - 1 min and 24 h after the last event.
 
   Returns (codes: packages/engine/src/script-codes.ts)
     {0, offset, epoch, frame}  published
@@ -33,95 +39,86 @@
     {-1, status}               task finished: progress on a completed/failed/cancelled task; nothing written
 ]]
 local stream, meta = KEYS[1], KEYS[2]
-local taskId, taskJson, frameType = ARGV[1], ARGV[2], ARGV[3]
-local source, sourceId = ARGV[9], ARGV[10]
+local isProgress = ARGV[7] == 'progress'
+local slotCount, setCount, unsetCount = tonumber(ARGV[10]), tonumber(ARGV[11]), tonumber(ARGV[12])
+local dedupeId = ARGV[9]
+local readEnd = 12 + slotCount
+if dedupeId ~= '' then readEnd = readEnd + 1 end
+local setAt = readEnd + 1
+local unsetAt = setAt + 2 * setCount
+local frameAt = unsetAt + unsetCount
 
-local function parseStreamId(id)
-  local ms, seq = string.match(id, '^(%d+)-?(%d*)$')
-  return tonumber(ms) or 0, tonumber(seq) or 0
-end
+local current = redis.call('HMGET', meta, '_epoch', '_offset', '_ttl', 'status', unpack(ARGV, 13, readEnd))
+local epoch, oldStatus = current[1], current[4]
+local fresh = not epoch
 
-local function isNewer(a, b)
-  local aMs, aSeq = parseStreamId(a)
-  local bMs, bSeq = parseStreamId(b)
-  return aMs > bMs or (aMs == bMs and aSeq > bSeq)
-end
-
-local sourceField = '_src:' .. source
-local current = redis.call('HMGET', meta, '_epoch', 'status', sourceField)
-local epoch, oldStatus = current[1], current[2]
-
-if epoch then
-  if source ~= '' and current[3] and not isNewer(sourceId, current[3]) then
-    return {1}
-  end
-  if frameType == 'progress' and (oldStatus == '"completed"' or oldStatus == '"failed"' or oldStatus == '"cancelled"') then
-    return {-1, oldStatus}
-  end
-else
+if fresh then
   -- a new epoch: whatever is left of an older one (a stream without its hash) is discarded
-  epoch = ARGV[4]
+  epoch = ARGV[2]
   oldStatus = false
   redis.call('DEL', stream, meta)
-  redis.call('HSET', meta, '_epoch', epoch)
+else
+  local lastId = current[5 + slotCount]
+  if dedupeId ~= '' and lastId then
+    local ms, seq = string.match(dedupeId, '^(%d+)-?(%d*)$')
+    local lastMs, lastSeq = string.match(lastId, '^(%d+)-?(%d*)$')
+    ms, seq, lastMs, lastSeq = tonumber(ms) or 0, tonumber(seq) or 0, tonumber(lastMs) or 0, tonumber(lastSeq) or 0
+    if ms < lastMs or (ms == lastMs and seq <= lastSeq) then return {1} end
+  end
+  if isProgress and (oldStatus == '"completed"' or oldStatus == '"failed"' or oldStatus == '"cancelled"') then
+    return {-1, oldStatus}
+  end
 end
 
-local offset = redis.call('HINCRBY', meta, '_offset', 1)
-local setCount = tonumber(ARGV[11])
-if setCount > 0 then
-  redis.call('HSET', meta, unpack(ARGV, 12, 11 + 2 * setCount))
-end
-if #ARGV >= 12 + 2 * setCount then
-  redis.call('HDEL', meta, unpack(ARGV, 12 + 2 * setCount, #ARGV))
-end
-if source ~= '' then
-  redis.call('HSET', meta, sourceField, sourceId)
-end
-
-local f = redis.call('HMGET', meta, 'progress', 'current_step', 'total_steps', 'completed_steps', 'message',
-  'status', 'timestamp', 'result', 'error')
-local function text(value, default)
-  if value then return value end
-  return default
-end
-
+local offset = (tonumber(current[2]) or 0) + 1
+if fresh then offset = 1 end
 local offsetText = string.format('%d', offset)
-local parts = {'{"type":"', frameType, '","task_id":', taskJson, ',"offset":', offsetText, ',"epoch":"', epoch,
-  '","payload":{"task_id":', taskJson}
-local function add(...)
-  for _, part in ipairs({...}) do parts[#parts + 1] = part end
-end
-if frameType == 'progress' then
-  add(',"progress":', text(f[1], '0'), ',"current_step":', text(f[2], '""'), ',"total_steps":', text(f[3], '0'),
-    ',"completed_steps":', text(f[4], '0'), ',"message":', text(f[5], '""'), ',"status":', text(f[6], '"running"'))
+local frame
+if slotCount == 0 then
+  frame = ARGV[frameAt] .. offsetText .. ARGV[frameAt + 1] .. epoch .. ARGV[frameAt + 2]
 else
-  add(',"status":', text(f[6], 'null'))
-  if f[8] then add(',"result":', f[8]) end
-  if f[9] then add(',"error":', f[9]) end
+  local parts = {ARGV[frameAt], offsetText, ARGV[frameAt + 1], epoch, ARGV[frameAt + 2]}
+  for i = 1, slotCount do
+    local at = frameAt + 1 + 2 * i
+    parts[2 * i + 4] = (not fresh and current[4 + i]) or ARGV[at]
+    parts[2 * i + 5] = ARGV[at + 1]
+  end
+  frame = table.concat(parts)
 end
-add(',"timestamp":', text(f[7], 'null'), '}}')
-local frame = table.concat(parts)
 
-redis.call('XADD', stream, 'MAXLEN', ARGV[7], offsetText .. '-0', 'f', frame)
-if frameType == 'progress' then
-  redis.call('HSET', meta, '_pf', frame, '_po', offset)
+if isProgress then
+  redis.call('HSET', meta, '_offset', offsetText, '_pf', frame, '_po', offsetText, unpack(ARGV, setAt, unsetAt - 1))
 else
-  redis.call('HSET', meta, '_sf', frame, '_so', offset)
+  redis.call('HSET', meta, '_offset', offsetText, '_sf', frame, '_so', offsetText, unpack(ARGV, setAt, unsetAt - 1))
 end
-redis.call('EXPIRE', stream, ARGV[6])
-redis.call('EXPIRE', meta, ARGV[6])
+if unsetCount > 0 then
+  redis.call('HDEL', meta, unpack(ARGV, unsetAt, frameAt - 1))
+end
+redis.call('XADD', stream, 'MAXLEN', ARGV[5], offsetText .. '-0', 'f', frame)
+local now, expirySetAt = tonumber(ARGV[3]), tonumber(current[3]) or 0
+if fresh or now - expirySetAt >= 60000 or now < expirySetAt then
+  if fresh then
+    redis.call('HSET', meta, '_epoch', epoch, '_ttl', ARGV[3])
+  else
+    redis.call('HSET', meta, '_ttl', ARGV[3])
+  end
+  redis.call('EXPIRE', stream, ARGV[4])
+  redis.call('EXPIRE', meta, ARGV[4])
+end
+redis.call('PUBLISH', ARGV[6], frame)
 
--- the task is a member of its current status's set only; a status change (or a new epoch) leaves the others
+-- Status index (its own job, kept last so that it can move out of this script): the task is a member
+-- of its current status's set only; a status change (or a new epoch) removes it from the others.
 local INDEX = {['"pending"'] = 3, ['"running"'] = 4, ['"completed"'] = 5, ['"failed"'] = 6, ['"cancelled"'] = 7}
-local newIndex = INDEX[f[6]]
-if oldStatus ~= f[6] then
+local newStatus = ARGV[8]
+local newIndex = INDEX[newStatus]
+if oldStatus ~= newStatus then
   for i = 3, 7 do
-    if i ~= newIndex then redis.call('ZREM', KEYS[i], taskId) end
+    if i ~= newIndex then redis.call('ZREM', KEYS[i], ARGV[1]) end
   end
 end
 if newIndex then
-  redis.call('ZADD', KEYS[newIndex], ARGV[5], taskId)
+  redis.call('ZADD', KEYS[newIndex], ARGV[3], ARGV[1])
 end
 
-redis.call('PUBLISH', ARGV[8], frame)
 return {0, offset, epoch, frame}
