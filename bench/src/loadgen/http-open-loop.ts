@@ -3,8 +3,9 @@
  * server's answers do, so a slow response cannot slow the offered load (no coordinated omission). Each
  * request's latency runs from the moment this client issued it (on the 1 ms tick at or after its due
  * time; the tick's own lateness is the client's and is reported apart as clientLagMs) to its last
- * response byte: time waiting for a free keep-alive connection counts. Raw HTTP/1.1 on net.Sockets with a minimal Content-Length parser, so the
- * client costs little per request next to the API it measures.
+ * response byte: time waiting for a free keep-alive connection counts. Raw HTTP/1.1 on net.Sockets with
+ * a minimal parser (Content-Length or chunked bodies; chunk data must not hold a raw CRLF, true of JSON),
+ * so the client costs little per request next to the API it measures.
  *
  * Environment: TARGET_URL, PATHS (JSON array, rotated), RATE (req/s), SECONDS, WARMUP_SECONDS,
  * MAX_SOCKETS, DRAIN_SECONDS. Prints `MEASURING` when the warm-up ends and one `RESULT {json}` line.
@@ -23,6 +24,8 @@ const drainSeconds = Number(process.env.DRAIN_SECONDS ?? 2);
 const requests = paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: keep-alive\r\n\r\n`));
 const HEADER_END = Buffer.from('\r\n\r\n');
 const LENGTH = /\r\ncontent-length:\s*(\d+)/i;
+const CHUNKED = /\r\ntransfer-encoding:\s*chunked/i;
+const LAST_CHUNK = Buffer.from('\r\n0\r\n\r\n');
 
 /** A due request: when it was due and when this client issued it (ms, performance.now), and which path. */
 interface Due {
@@ -101,8 +104,13 @@ class Conn {
       const end = this.buffer.indexOf(HEADER_END);
       if (end < 0) return;
       const head = this.buffer.toString('latin1', 0, end);
-      const length = Number(LENGTH.exec(head)?.[1] ?? 0);
-      const total = end + 4 + length;
+      let total: number;
+      if (CHUNKED.test(head)) {
+        // the body ends with the zero-length chunk; searching from the header's own CRLF finds an empty body too
+        const last = this.buffer.indexOf(LAST_CHUNK, end + 2);
+        if (last < 0) return;
+        total = last + LAST_CHUNK.length;
+      } else total = end + 4 + Number(LENGTH.exec(head)?.[1] ?? 0);
       if (this.buffer.length < total) return;
       const status = Number(head.slice(9, 12));
       this.buffer = this.buffer.subarray(total);

@@ -174,7 +174,7 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
   const scale = med('ours')?.scaleOut ?? systems.ours?.passes.find((p) => p.scaleOut)?.scaleOut;
   if (scale && Object.keys(scale).length) {
     const so = config.scaleOut;
-    out.push('## Scale-out (ours): the same load per gateway on 1, 2 and 4 gateways', '');
+    out.push(`## Scale-out (ours): the same load per gateway on ${so.gateways.join(', ')} gateways`, '');
     out.push(
       `Each gateway holds ${n(so.connectionsPerGateway, 0)} connections (tasks x ${config.s2.fanout} subscribers, each task's subscribers on one gateway) and is offered ${n(so.deliveriesPerGateway, 0)} deliveries/s; one load generator per gateway, ${so.publishers} publisher(s), one Redis; S2's windows. Speed-up is delivered/s over the one-gateway step's; efficiency is speed-up per gateway (1 = linear). Measured in the first pass only.`,
       '',

@@ -211,7 +211,7 @@ export function judgeTargets(config: BenchConfig, systems: Partial<Record<System
         '< 5 ms, all served',
         have(v) ? `${fmt(v)} ms, ${fmt(e!.served)} of ${fmt(e!.offered)} req/s served` : 'n/a',
         have(v) ? v! < 5 && served : null,
-        () => describeBound(e?.cpu),
+        () => describeBound(e?.cpu, { loadgenStallMs: e?.clientLagMs ?? 0 }),
       ),
     );
   }
