@@ -23,6 +23,8 @@ export interface BenchConfig {
     maxSeconds: number;
     /** Idle time before memory is read after a step. */
     settleMs: number;
+    /** Tasks per connection of the subscribed steps (a fresh node each, the first step's connection count). */
+    subscribedTasks: number[];
   };
   s2: {
     connections: number;
@@ -59,7 +61,7 @@ export const FULL: BenchConfig = {
   publishers: 2,
   connectConcurrency: 50,
   deadlineMinutes: 27,
-  s1: { steps: [10_000, 15_000, 20_000, 25_000, 30_000], maxSeconds: 60, settleMs: 2000 },
+  s1: { steps: [10_000, 15_000, 20_000, 25_000, 30_000], maxSeconds: 60, settleMs: 2000, subscribedTasks: [1, 5] },
   s2: {
     connections: 10_000,
     fanout: 10,
@@ -90,7 +92,7 @@ export const SMOKE: BenchConfig = {
   publishers: 1,
   connectConcurrency: 20,
   deadlineMinutes: 1.75,
-  s1: { steps: [200, 400], maxSeconds: 10, settleMs: 300 },
+  s1: { steps: [200, 400], maxSeconds: 10, settleMs: 300, subscribedTasks: [1, 5] },
   s2: { connections: 200, fanout: 10, levels: [1000, 2000], warmupMs: 300, windowMs: 1000, drainMs: 300, maxInflight: 500 },
   s3: {
     probes: 15,

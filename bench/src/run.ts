@@ -4,7 +4,8 @@
  * for our system and S1-S3 for Socket.IO (S5) and the bare ceiling (S0), and writes the reports.
  *
  * Options: --smoke, --runs=N, --systems=ours,socketio,ceiling, --out=DIR, and to rerun a part:
- * --s1-steps=10000,15000, --levels=1000,20000 (offered deliveries/s); --render=FILE.json writes the
+ * --s1-steps=10000,15000, --s1-subscribed=1,5 (tasks per connection; 0 skips), --levels=1000,20000
+ * (offered deliveries/s); --render=FILE.json writes the
  * Markdown and SVG of an earlier run again (targets re-judged) without running anything.
  */
 import { readFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ const config = structuredClone(args.includes('--smoke') ? SMOKE : FULL);
 const numbers = (name: string) => option(name)?.split(',').map(Number).filter((v) => v > 0);
 if (option('runs')) config.runs = Math.max(1, Number(option('runs')));
 config.s1.steps = numbers('s1-steps') ?? config.s1.steps;
+config.s1.subscribedTasks = numbers('s1-subscribed') ?? config.s1.subscribedTasks;
 config.s2.levels = numbers('levels') ?? config.s2.levels;
 const only = option('systems')?.split(',') as SystemName[] | undefined;
 const outDir = option('out') ?? join(benchRoot, 'results', config.mode === 'smoke' ? 'tmp' : '');

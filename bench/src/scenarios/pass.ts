@@ -11,6 +11,7 @@ import { Fleet } from './fleet';
 import { fanoutLayout } from './layout';
 import type { PassResult } from './results';
 import { runS1 } from './s1-connections';
+import { runS1Subscribed } from './s1-subscribed';
 import { runS2, type FanoutEnv } from './s2-fanout';
 import { runS3 } from './s3-broadcasts';
 import { runS4 } from './s4-reads';
@@ -28,6 +29,14 @@ export async function runPass(ctx: PassContext): Promise<PassResult> {
   } catch (error) {
     result.errors.push(`S1: ${message(error)}`);
     ctx.log(`S1 ${ctx.driver.name} failed: ${message(error)}`);
+  }
+  for (const tasksEach of ctx.config.s1.subscribedTasks) {
+    try {
+      (result.s1Subscribed ??= {})[String(tasksEach)] = await runS1Subscribed(ctx, tasksEach);
+    } catch (error) {
+      result.errors.push(`S1 subscribed (${tasksEach} tasks each): ${message(error)}`);
+      ctx.log(`S1 subscribed ${ctx.driver.name} failed: ${message(error)}`);
+    }
   }
   try {
     await runFanoutScenarios(ctx, result);

@@ -33,6 +33,19 @@ export interface S1Result {
   errors: string[];
 }
 
+/** A fresh node holding connections each subscribed to `tasksEach` tasks. */
+export interface S1Subscribed {
+  tasksEach: number;
+  connections: number;
+  failed: number;
+  /** Connect and subscribe of all of them, ms. */
+  elapsedMs: number;
+  /** Node memory growth per 1,000 subscribed connections, KB. */
+  rssPer1kKB: number;
+  rssMB: number;
+  errors: string[];
+}
+
 /** One offered-load level of S2. */
 export interface S2Level {
   /** Offered deliveries per second (events per second x fanout). */
@@ -47,6 +60,11 @@ export interface S2Level {
   /** Delivered over expected (sent x subscribers). */
   deliveredRatio: number;
   latency: LatencySummary;
+  /** p99 (ms) of the frames sent in each tenth of the window, by tenth ('1'..'10'). */
+  p99ByTenth: Record<string, number>;
+  /** Steady state: the median and the largest of the tenths' p99 after the first tenth. */
+  p99TenthsMedian: number;
+  p99TenthsMax: number;
   cpu: CpuReport;
   publisherLagMs: number;
   publisherErrors: number;
@@ -103,6 +121,8 @@ export interface PassResult {
   run: number;
   seconds: number;
   s1?: S1Result;
+  /** S1 with subscribed connections, by tasks per connection ('1', '5'). */
+  s1Subscribed?: Record<string, S1Subscribed>;
   s2?: S2Result;
   s3?: Record<string, S3Case>;
   s4?: Record<string, S4Endpoint>;
