@@ -71,7 +71,7 @@ describe('the harness against the bare ceiling', () => {
     fleet = await Fleet.start({ hub, tag: 'test', system: 'ceiling', redisUrl, prefix, loadgens: 1, publishers: 1 });
     const layout = fanoutLayout(config, 2);
     const connect = await fleet.connect(system.wire, system.nodes, layout.conns, 20, 10_000, 15_000);
-    env = { system, fleet, layout, processes: [...system.processes, ...fleet.processes], connect };
+    env = { system, fleet, layout, processes: [...system.processes, ...fleet.processes], connect, redisUrl };
   }, 25_000);
 
   afterAll(async () => {

@@ -96,6 +96,16 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
     }
   }
   out.push(table(['offered/s', 'system', 'steady p99, median of tenths ms', 'steady p99, worst tenth ms', 'p99 of tenths 1 ... 10 ms'], tenthRows), '');
+  out.push('Where a tail can come from, over the same windows: the nodes\' garbage collection and event-loop delay (ours: prom-client figures from each gateway\'s /metrics; the peers have none) and Redis\'s time per publish script (INFO commandstats, EVALSHA and EVAL) and busy share:', '');
+  const probeRows: string[][] = [];
+  for (const offered of config.s2.levels) {
+    for (const s of ran) {
+      const p = med(s)?.s2?.levels[String(offered)]?.server;
+      if (!p) continue;
+      probeRows.push([String(offered), label(s), `${n(p.gcMs, 1)} / ${n(p.gcCount, 0)}`, `${n(p.loopDelayP99Ms)} / ${n(p.loopDelayMaxMs)}`, n(p.scriptUsecPerCall, 1), n(p.scriptCallsPerSec, 0), n(p.redisCommandPercent, 1)]);
+    }
+  }
+  out.push(table(['offered/s', 'system', 'server GC ms / collections in the window', 'worst node loop delay p99 / max ms', 'Redis µs per publish script', 'scripts/s', 'Redis busy %'], probeRows), '');
   const cmpRows: string[][] = [];
   for (const offered of config.s2.levels) {
     const get = (s: SystemName) => med(s)?.s2?.levels[String(offered)];

@@ -74,7 +74,7 @@ async function runFanoutScenarios(ctx: PassContext, result: PassResult): Promise
     const connect = await fleet.connect(system.wire, system.nodes, layout.conns, config.connectConcurrency, 20_000, 120_000);
     ctx.log(`S2 ${driver.name}: ${connect.opened} connections subscribed in ${connect.elapsedMs} ms (${connect.failed} failed) ${connect.errors[0] ?? ''}`);
     if (connect.opened < layout.conns.length * 0.9) throw new Error(`only ${connect.opened} of ${layout.conns.length} connections: ${connect.errors.join('; ')}`);
-    const env: FanoutEnv = { system, fleet, layout, processes, connect };
+    const env: FanoutEnv = { system, fleet, layout, processes, connect, redisUrl: redis.url };
     for (const [name, run] of [
       ['S3', async () => (result.s3 = await runS3(ctx, env))],
       ['S2', async () => (result.s2 = await runS2(ctx, env))],

@@ -1,6 +1,7 @@
 /** What each scenario measures, per system and pass; the report takes the median over passes. */
 import type { CpuReport } from '../proc/cpu-meter';
 import type { LatencySummary } from '../stats/histogram';
+import type { ServerProbeReport } from './server-probes';
 
 /** One step of the connection ramp. */
 export interface S1Step {
@@ -66,6 +67,8 @@ export interface S2Level {
   p99TenthsMedian: number;
   p99TenthsMax: number;
   cpu: CpuReport;
+  /** GC and event-loop delay of the nodes (ours only), Redis time per publish script and busy share. */
+  server: ServerProbeReport;
   publisherLagMs: number;
   publisherErrors: number;
   /** Connections closed by the server so far (e.g. as slow consumers). */
