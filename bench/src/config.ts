@@ -25,6 +25,8 @@ export interface BenchConfig {
     settleMs: number;
     /** Window over which the node's idle CPU is read, after the first step. */
     idleCpuMs: number;
+    /** Tasks per connection of the subscribed steps (a fresh node each, the first step's connection count). */
+    subscribedTasks: number[];
   };
   s2: {
     connections: number;
@@ -80,8 +82,8 @@ export const FULL: BenchConfig = {
   loadgens: 4,
   publishers: 2,
   connectConcurrency: 50,
-  deadlineMinutes: 35,
-  s1: { steps: [10_000, 15_000, 20_000, 25_000, 30_000], maxSeconds: 60, settleMs: 2000, idleCpuMs: 3000 },
+  deadlineMinutes: 40,
+  s1: { steps: [10_000, 15_000, 20_000, 25_000, 30_000], maxSeconds: 60, settleMs: 2000, idleCpuMs: 3000, subscribedTasks: [1, 5] },
   s2: {
     connections: 10_000,
     fanout: 10,
@@ -120,8 +122,8 @@ export const SMOKE: BenchConfig = {
   loadgens: 2,
   publishers: 1,
   connectConcurrency: 20,
-  deadlineMinutes: 2.25,
-  s1: { steps: [200, 400], maxSeconds: 10, settleMs: 300, idleCpuMs: 300 },
+  deadlineMinutes: 2.75,
+  s1: { steps: [200, 400], maxSeconds: 10, settleMs: 300, idleCpuMs: 300, subscribedTasks: [1, 5] },
   s2: { connections: 200, fanout: 10, levels: [1000, 2000], warmupMs: 300, windowMs: 1000, drainMs: 300, maxInflight: 500 },
   s3: {
     probes: 15,

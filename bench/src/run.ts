@@ -4,8 +4,9 @@
  * for our system and S1-S3 for Socket.IO (S5) and the bare ceiling (S0), and writes the reports.
  *
  * Options: --smoke, --runs=N, --systems=ours,socketio,ceiling, --out=DIR, and to rerun a part:
- * --s1-steps=10000,15000, --levels=1000,20000 (offered deliveries/s), --scenarios=s3,s4 (a subset of
- * s1, s2, s3, s4, s3split, scaleout), --read-rates=1000,5000 (S4 open-loop req/s), --gateways=1,2,4 (scale-out steps); --render=FILE.json writes the
+ * --s1-steps=10000,15000, --s1-subscribed=1,5 (tasks per connection; 0 skips), --levels=1000,20000
+ * (offered deliveries/s), --scenarios=s3,s4 (a subset of s1, s2, s3, s4, s3split, scaleout),
+ * --read-rates=1000,5000 (S4 open-loop req/s), --gateways=1,2,4 (scale-out steps); --render=FILE.json writes the
  * Markdown and SVG of an earlier run again (targets re-judged) without running anything.
  */
 import { readFileSync } from 'node:fs';
@@ -28,6 +29,7 @@ const config = structuredClone(args.includes('--smoke') ? SMOKE : FULL);
 const numbers = (name: string) => option(name)?.split(',').map(Number).filter((v) => v > 0);
 if (option('runs')) config.runs = Math.max(1, Number(option('runs')));
 config.s1.steps = numbers('s1-steps') ?? config.s1.steps;
+config.s1.subscribedTasks = numbers('s1-subscribed') ?? config.s1.subscribedTasks;
 config.s2.levels = numbers('levels') ?? config.s2.levels;
 config.s4.openLoop.rates = numbers('read-rates') ?? config.s4.openLoop.rates;
 config.scaleOut.gateways = numbers('gateways') ?? config.scaleOut.gateways;

@@ -72,7 +72,7 @@ describe('the harness against the bare ceiling', () => {
     fleet = await Fleet.start({ hub, tag: 'test', system: 'ceiling', redisUrl, prefix, loadgens: 1, publishers: 1 });
     const layout = fanoutLayout(config, 2);
     const connect = await fleet.connect(system.wire, system.nodes, layout.conns, 20, 10_000, 15_000);
-    env = { system, fleet, layout, processes: [...system.processes, ...fleet.processes], connect };
+    env = { system, fleet, layout, processes: [...system.processes, ...fleet.processes], connect, redisUrl };
   }, 25_000);
 
   afterAll(async () => {
@@ -92,6 +92,13 @@ describe('the harness against the bare ceiling', () => {
     expect(level.latency.count).toBeGreaterThan(200);
     expect(level.latency.p50).toBeGreaterThan(0);
     expect(level.latency.p50).toBeLessThan(1000);
+    // every tenth of the window had frames sent in it, and none of its p99 is above the whole window's largest
+    expect(Object.keys(level.p99ByTenth)).toHaveLength(10);
+    for (const p99 of Object.values(level.p99ByTenth)) {
+      expect(p99).toBeGreaterThan(0);
+      expect(p99).toBeLessThanOrEqual(level.latency.max);
+    }
+    expect(level.p99TenthsMax).toBeGreaterThanOrEqual(level.p99TenthsMedian);
     expect(Object.keys(level.cpu.byProcess)).toEqual(expect.arrayContaining(['ceiling-node0', 'loadgen0', 'publisher0']));
   }, 15_000);
 

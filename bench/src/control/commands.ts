@@ -29,6 +29,8 @@ export type ProbeRow = [sendMicros: number, receivers: number, lastMicros: numbe
 export interface CollectResult {
   /** Latency of every marked frame sent inside the window. */
   latency: HistogramData;
+  /** The same, split by send time into ten equal parts of the window (stream mode; empty otherwise). */
+  latencyTenths: HistogramData[];
   /** Marked frames sent inside the window (and received by now). */
   delivered: number;
   /** Marked frames received inside the window, whenever sent. */

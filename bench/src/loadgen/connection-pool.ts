@@ -27,6 +27,8 @@ export class ConnectionPool {
   private start = 0;
   private end = 0;
   private latency = new Histogram();
+  /** Per tenth of the window by send time: a tail confined to one part of the run shows there, not diluted. */
+  private tenths = Array.from({ length: 10 }, () => new Histogram());
   private delivered = 0;
   private receivedInWindow = 0;
   private probes = new Map<number, ProbeRow>();
@@ -130,6 +132,7 @@ export class ConnectionPool {
     if (sent < this.start || sent > this.end) return;
     const latency = received - sent;
     this.latency.record(latency);
+    if (this.mode === 'stream') this.tenths[Math.min(9, Math.floor(((sent - this.start) * 10) / Math.max(1, this.end - this.start)))]!.record(latency);
     this.delivered++;
     if (this.mode === 'probe') {
       const row = this.probes.get(sent);
@@ -151,6 +154,7 @@ export class ConnectionPool {
     this.start = start;
     this.end = end;
     this.latency.reset();
+    for (const tenth of this.tenths) tenth.reset();
     this.delivered = 0;
     this.receivedInWindow = 0;
     this.probes.clear();
@@ -160,6 +164,7 @@ export class ConnectionPool {
   collect(): CollectResult {
     return {
       latency: this.latency.toJSON(),
+      latencyTenths: this.mode === 'stream' ? this.tenths.map((h) => h.toJSON()) : [],
       delivered: this.delivered,
       receivedInWindow: this.receivedInWindow,
       probes: [...this.probes.values()],

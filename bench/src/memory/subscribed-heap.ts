@@ -21,6 +21,7 @@ const connections = Number(option('connections', '10000'));
 const tasksEach = Number(option('tasks-each', '1'));
 const taskCount = Number(option('tasks', '1000'));
 const snapshotDir = option('snapshot', '');
+const settleMs = Number(option('settle-ms', '3000'));
 
 const redis = await startRedisServer();
 const port = await freePort();
@@ -32,6 +33,18 @@ const gateway = startTsProcess(
   ['--max-semi-space-size=4', ...(snapshotDir ? ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${snapshotDir}`] : [])],
 );
 const engine = createRedisEngine({ url: redis.url, prefix });
+
+/** The gateway's V8 heap (used and committed) and external memory from its /metrics, in MB. */
+async function heapFigures(): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const read = (name: string) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? Number.NaN) / 1048576;
+  const round = (v: number) => Math.round(v * 10) / 10;
+  return {
+    heapUsedMB: round(read('nodejs_heap_size_used_bytes')),
+    heapTotalMB: round(read('nodejs_heap_size_total_bytes')),
+    externalMB: round(read('nodejs_external_memory_bytes')),
+  };
+}
 const pool = new ConnectionPool();
 try {
   await gateway.waitForOutput(/gateway listening on/);
@@ -42,6 +55,7 @@ try {
   const pid = gateway.child.pid!;
   await sleep(2000);
   const before = serverRssBytes(pid);
+  const heapBefore = await heapFigures();
   const conns = Array.from({ length: connections }, (_, i): [number, string, string, string[]] => [
     0,
     `u${i}`,
@@ -51,8 +65,9 @@ try {
   const t0 = performance.now();
   const result = await pool.connect({ wire: wireFor('taskpulse'), nodes: [`ws://127.0.0.1:${port}`], conns, concurrency: 50, timeoutMs: 20_000, deadlineMs: 300_000, maxFailures: 100 });
   const connectMs = Math.round(performance.now() - t0);
-  await sleep(3000);
+  await sleep(settleMs);
   const after = serverRssBytes(pid);
+  const heapAfter = await heapFigures();
   console.log(
     JSON.stringify({
       connections: result.opened,
@@ -62,6 +77,8 @@ try {
       rssBeforeMB: Math.round(before / 1048576),
       rssAfterMB: Math.round(after / 1048576),
       bytesPerConnection: Math.round((after - before) / Math.max(1, result.opened)),
+      heapBefore,
+      heapAfter,
       errors: result.errors,
     }),
   );

@@ -36,7 +36,7 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
   out.push('## Targets', '');
   out.push(table(['target', 'goal', 'measured (ours)', 'result', 'what bounds it'], report.targets.map((t) => [t.target, t.goal, t.measured, t.result === 'pass' ? 'pass' : t.result === 'miss' ? '**miss**' : 'n/a', t.bound])), '');
 
-  out.push('## S1 connections (one node, idle connections)', '');
+  out.push('## S1 connections (one node, idle and subscribed connections)', '');
   const s1 = (s: SystemName) => med(s)?.s1;
   const s1rows: Array<[string, (s: SystemName) => number | undefined]> = [
     [`connect rate while ramping to ${config.s1.steps[0]} (conn/s)`, (s) => s1(s)?.connectRatePerSec],
@@ -45,6 +45,14 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
     [`node RSS per 1,000 idle connections at ${config.s1.steps[0]} (KB)`, (s) => s1(s)?.rssPer1kIdleKB],
     ['node RSS per 1,000 idle connections at the largest step (KB)', (s) => s1(s)?.rssPer1kIdleAtMaxKB],
     ['marginal node RSS per 1,000, first to largest step (KB)', (s) => s1(s)?.rssMarginalPer1kKB],
+    ...config.s1.subscribedTasks.map((k): [string, (s: SystemName) => number | undefined] => [
+      `node RSS per 1,000 connections subscribed to ${k} task${k === 1 ? '' : 's'} each, fresh node (KB)`,
+      (s) => med(s)?.s1Subscribed?.[String(k)]?.rssPer1kKB,
+    ]),
+    ...config.s1.subscribedTasks.map((k): [string, (s: SystemName) => number | undefined] => [
+      `connect + subscribe (${k} task${k === 1 ? '' : 's'} each) of ${config.s1.steps[0]} (ms)`,
+      (s) => med(s)?.s1Subscribed?.[String(k)]?.elapsedMs,
+    ]),
     ['server CPU during the ramp (% of a core)', (s) => s1(s)?.cpu.byGroup.server],
     [`node CPU with the first step's connections idle (% of a core)`, (s) => s1(s)?.idleCpuPct],
     ['node CPU per 1,000 idle connections (% of a core)', (s) => s1(s)?.idleCpuPer1kPct],
@@ -80,6 +88,26 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
     }
   }
   out.push(table(['offered/s', 'system', 'sent x fanout /s', 'delivered/s', 'delivered', 'p50 / p99 / p99.9 / max ms', 'servers %', 'server µs/frame', 'redis %', 'publishers %', 'loadgens %', 'machine %', 'client stall ms', ''], levelRows), '');
+  out.push(`p99 per tenth of the window (${config.s2.windowMs / 10} ms each, by send time; the steady state is the tenths after the first):`, '');
+  const tenthRows: string[][] = [];
+  for (const offered of config.s2.levels) {
+    for (const s of ran) {
+      const l = med(s)?.s2?.levels[String(offered)];
+      if (!l?.p99ByTenth) continue;
+      tenthRows.push([String(offered), label(s), n(l.p99TenthsMedian), n(l.p99TenthsMax), Array.from({ length: 10 }, (_, t) => n(l.p99ByTenth[String(t + 1)])).join(' / ')]);
+    }
+  }
+  out.push(table(['offered/s', 'system', 'steady p99, median of tenths ms', 'steady p99, worst tenth ms', 'p99 of tenths 1 ... 10 ms'], tenthRows), '');
+  out.push('Where a tail can come from, over the same windows: the nodes\' garbage collection and event-loop delay (ours: prom-client figures from each gateway\'s /metrics; the peers have none) and Redis\'s time per publish script (INFO commandstats, EVALSHA and EVAL) and busy share:', '');
+  const probeRows: string[][] = [];
+  for (const offered of config.s2.levels) {
+    for (const s of ran) {
+      const p = med(s)?.s2?.levels[String(offered)]?.server;
+      if (!p) continue;
+      probeRows.push([String(offered), label(s), `${n(p.gcMs, 1)} / ${n(p.gcCount, 0)}`, `${n(p.loopDelayP99Ms)} / ${n(p.loopDelayMaxMs)}`, n(p.scriptUsecPerCall, 1), n(p.scriptCallsPerSec, 0), n(p.redisCommandPercent, 1)]);
+    }
+  }
+  out.push(table(['offered/s', 'system', 'server GC ms / collections in the window', 'worst node loop delay p99 / max ms', 'Redis µs per publish script', 'scripts/s', 'Redis busy %'], probeRows), '');
   const cmpRows: string[][] = [];
   for (const offered of config.s2.levels) {
     const get = (s: SystemName) => med(s)?.s2?.levels[String(offered)];
@@ -225,7 +253,8 @@ function comparison(rows: Array<[string, (s: SystemName) => number | undefined]>
 }
 
 const METHOD = [
-  'One machine, one clock: senders write CLOCK_MONOTONIC microseconds (process.hrtime) into the event message; load generators find the mark in the raw frame bytes and subtract, so latency runs from the publisher\'s call to the client\'s receive with no clock skew.',
+  'One machine, one clock: senders write CLOCK_MONOTONIC microseconds (process.hrtime) into the event message just before the reporter call (the publisher\'s clock, which every process on the machine shares); load generators find the mark in the raw frame bytes and subtract, so latency runs from the publisher\'s call to the client\'s receive with no clock skew. Besides the whole window, p99 is given per tenth of the window by send time: a tail confined to part of the run shows there instead of being diluted.',
+  'S1 memory is measured for idle connections (the ramp) and, each on a fresh node, for connections subscribed to 1 and to 5 tasks each (10 subscribers per task with one task each), as a product\'s connections are; resident memory growth per 1,000 connections after a settle time, garbage not yet collected included.',
   'Load generators are separate processes (each with its own loopback source address) holding an equal share of the connections on the raw `ws` client. Socket.IO is spoken by a minimal Engine.IO v4 / Socket.IO v5 client on that same `ws` client, so a frame costs every system the same on the client side.',
   'Publishers are separate processes pacing with a token bucket (1 ms ticks, at most 20 ms of tokens at once, in-flight capped); a publisher that cannot keep up shows as a lower achieved rate and a lag, never as a burst.',
   'Publishing paths: ours calls the reporter (`updateProgress`, `broadcastToUser`, `broadcastToProject`) on the Redis engine, which runs one Lua script (stream append, snapshot, PUBLISH). Socket.IO is published to the way @socket.io/redis-emitter does it (how a Socket.IO deployment publishes from workers): the msgpack packet PUBLISHed on `socket.io#/#<room>#`; every node\'s redis-adapter receives every message (pattern subscription), skips rooms it has no local member of, and broadcasts to its local room. The publisher subscribes to nothing. The ceiling publishes ready frame bytes with a plain PUBLISH. Ours therefore also stores every event (history, snapshot), which the others do not.',

@@ -62,6 +62,17 @@ export function judgeTargets(config: BenchConfig, systems: Partial<Record<System
 
   const p99 = o?.latency.p99;
   rows.push(row(`p99 latency at ${ref} deliveries/s, ${config.s2.connections} connections`, '< 10 ms', fmt(p99, ' ms'), have(p99) ? p99! < 10 : null, () => levelBound(o)));
+  const steady = o?.p99TenthsMax;
+  const cSteady = c?.p99TenthsMax;
+  rows.push(
+    row(
+      `steady p99 per tenth of the run at ${ref}/s (issue 13), stamped before the reporter call`,
+      '< 5 ms in every tenth after the first',
+      have(steady) ? `worst tenth ${fmt(steady, ' ms')}, median of tenths ${fmt(o?.p99TenthsMedian, ' ms')}; the ceiling ${fmt(cSteady, ' ms')} / ${fmt(c?.p99TenthsMedian, ' ms')} in the same run` : 'n/a',
+      have(steady) ? steady! < 5 : null,
+      () => levelBound(o) + (have(cSteady) && cSteady! >= 5 ? `; the bare ceiling's worst tenth is ${fmt(cSteady, ' ms')} in the same run: the machine and client side bound it` : ''),
+    ),
+  );
   const sp99 = s?.latency.p99;
   rows.push(
     row(
@@ -134,6 +145,19 @@ export function judgeTargets(config: BenchConfig, systems: Partial<Record<System
       () => 'per-connection state in the gateway (JS objects per socket, subscriptions, uWS buffers)',
     ),
   );
+  for (const k of config.s1.subscribedTasks) {
+    const sub = ours?.s1Subscribed?.[String(k)]?.rssPer1kKB;
+    const floor = ceiling?.s1Subscribed?.[String(k)]?.rssPer1kKB;
+    rows.push(
+      row(
+        `gateway memory per connection subscribed to ${k} task${k === 1 ? '' : 's'}`,
+        '<= 2 KB',
+        have(sub) ? `${fmt((sub! * 1024) / 1000 / 1024)} KB (${fmt(sub)} KB per 1,000; the ceiling ${fmt(floor)} KB per 1,000 in the same run)` : 'n/a',
+        have(sub) ? (sub! * 1024) / 1000 <= 2048 : null,
+        () => 'per-connection and per-subscription state in the gateway (JS objects, uWS topics per socket: user, project and each task), and subscribe garbage not yet collected',
+      ),
+    );
+  }
   const held = ours?.s1?.maxHeld;
   rows.push(
     row('connections held by one node (guide: 10000+)', `>= ${Math.min(10_000, config.s1.steps[0]!)}`, fmt(held), have(held) ? held! >= Math.min(10_000, config.s1.steps[0]!) : null, () => ours?.s1?.stoppedBecause ?? ''),

@@ -11,6 +11,7 @@ import { Fleet } from './fleet';
 import { fanoutLayout } from './layout';
 import type { PassResult } from './results';
 import { runS1 } from './s1-connections';
+import { runS1Subscribed } from './s1-subscribed';
 import { runS2, type FanoutEnv } from './s2-fanout';
 import { runS3 } from './s3-broadcasts';
 import { runS3Split } from './s3-split-broadcasts';
@@ -30,6 +31,14 @@ export async function runPass(ctx: PassContext): Promise<PassResult> {
   } catch (error) {
     result.errors.push(`S1: ${message(error)}`);
     ctx.log(`S1 ${ctx.driver.name} failed: ${message(error)}`);
+  }
+  for (const tasksEach of ctx.scenarios.has('s1') ? ctx.config.s1.subscribedTasks : []) {
+    try {
+      (result.s1Subscribed ??= {})[String(tasksEach)] = await runS1Subscribed(ctx, tasksEach);
+    } catch (error) {
+      result.errors.push(`S1 subscribed (${tasksEach} tasks each): ${message(error)}`);
+      ctx.log(`S1 subscribed ${ctx.driver.name} failed: ${message(error)}`);
+    }
   }
   try {
     if (['s2', 's3', 's3split', 's4'].some((s) => ctx.scenarios.has(s))) await runFanoutScenarios(ctx, result);
@@ -76,7 +85,7 @@ async function runFanoutScenarios(ctx: PassContext, result: PassResult): Promise
     const connect = await fleet.connect(system.wire, system.nodes, layout.conns, config.connectConcurrency, 20_000, 120_000);
     ctx.log(`S2 ${driver.name}: ${connect.opened} connections subscribed in ${connect.elapsedMs} ms (${connect.failed} failed) ${connect.errors[0] ?? ''}`);
     if (layout.conns.length && connect.opened < layout.conns.length * 0.9) throw new Error(`only ${connect.opened} of ${layout.conns.length} connections: ${connect.errors.join('; ')}`);
-    const env: FanoutEnv = { system, fleet, layout, processes, connect };
+    const env: FanoutEnv = { system, fleet, layout, processes, connect, redisUrl: redis.url };
     for (const [name, run] of [
       ['S3', async () => (result.s3 = await runS3(ctx, env))],
       ['S2', async () => (result.s2 = await runS2(ctx, env))],

@@ -2,6 +2,7 @@
 import type { CpuReport } from '../proc/cpu-meter';
 import type { LatencySummary } from '../stats/histogram';
 import type { ScaleOutStep } from './scale-out';
+import type { ServerProbeReport } from './server-probes';
 
 /** One step of the connection ramp. */
 export interface S1Step {
@@ -37,6 +38,19 @@ export interface S1Result {
   errors: string[];
 }
 
+/** A fresh node holding connections each subscribed to `tasksEach` tasks. */
+export interface S1Subscribed {
+  tasksEach: number;
+  connections: number;
+  failed: number;
+  /** Connect and subscribe of all of them, ms. */
+  elapsedMs: number;
+  /** Node memory growth per 1,000 subscribed connections, KB. */
+  rssPer1kKB: number;
+  rssMB: number;
+  errors: string[];
+}
+
 /** One offered-load level of S2. */
 export interface S2Level {
   /** Offered deliveries per second (events per second x fanout). */
@@ -51,7 +65,14 @@ export interface S2Level {
   /** Delivered over expected (sent x subscribers). */
   deliveredRatio: number;
   latency: LatencySummary;
+  /** p99 (ms) of the frames sent in each tenth of the window, by tenth ('1'..'10'). */
+  p99ByTenth: Record<string, number>;
+  /** Steady state: the median and the largest of the tenths' p99 after the first tenth. */
+  p99TenthsMedian: number;
+  p99TenthsMax: number;
   cpu: CpuReport;
+  /** GC and event-loop delay of the nodes (ours only), Redis time per publish script and busy share. */
+  server: ServerProbeReport;
   publisherLagMs: number;
   publisherErrors: number;
   /** Connections closed by the server so far (e.g. as slow consumers). */
@@ -128,6 +149,8 @@ export interface PassResult {
   run: number;
   seconds: number;
   s1?: S1Result;
+  /** S1 with subscribed connections, by tasks per connection ('1', '5'). */
+  s1Subscribed?: Record<string, S1Subscribed>;
   s2?: S2Result;
   s3?: Record<string, S3Case>;
   /** The project broadcasts with their receivers alone on `s3.splitLoadgens` load generators. */

@@ -7,6 +7,8 @@
 import { nowMicros, sleep } from '../clock';
 import { startCpuMeter, type TrackedProcess } from '../proc/cpu-meter';
 import { Histogram, summarize } from '../stats/histogram';
+import { median } from '../stats/median';
+import { startServerProbes } from './server-probes';
 import type { RunningSystem } from '../systems/system';
 import type { PassContext } from './context';
 import type { Fleet } from './fleet';
@@ -20,6 +22,8 @@ export interface FanoutEnv {
   layout: Layout;
   processes: TrackedProcess[];
   connect: S2Result['connect'];
+  /** The pass's Redis, for its command statistics. */
+  redisUrl: string;
 }
 
 /** Runs the offered-load levels on the pass's connections. */
@@ -48,14 +52,23 @@ export async function runS2(ctx: PassContext, env: FanoutEnv): Promise<S2Result>
     );
     await sleep((windowStart - nowMicros()) / 1000);
     const meter = startCpuMeter(env.processes);
+    const probes = await startServerProbes(env.system.nodes, env.redisUrl);
     await sleep((windowEnd - nowMicros()) / 1000);
     const cpu = meter.stop();
+    const server = await probes.stop();
     const sent = await publishing;
     await sleep(s2.drainMs);
     const collected = await fleet.collect();
     await fleet.measure('off', 0, 0);
     const latency = new Histogram();
     for (const c of collected) latency.merge(c.latency);
+    const p99ByTenth: Record<string, number> = {};
+    for (let t = 0; t < 10; t++) {
+      const tenth = new Histogram();
+      for (const c of collected) if (c.latencyTenths[t]) tenth.merge(c.latencyTenths[t]!);
+      p99ByTenth[String(t + 1)] = summarize(tenth).p99;
+    }
+    const steady = Object.entries(p99ByTenth).filter(([t, v]) => t !== '1' && Number.isFinite(v)).map(([, v]) => v);
     const seconds = s2.windowMs / 1000;
     const sentInWindow = sent.reduce((a, r) => a + r.sentInWindow, 0);
     const delivered = collected.reduce((a, c) => a + c.delivered, 0);
@@ -68,7 +81,11 @@ export async function runS2(ctx: PassContext, env: FanoutEnv): Promise<S2Result>
       receivedPerSec: Math.round(collected.reduce((a, c) => a + c.receivedInWindow, 0) / seconds),
       deliveredRatio: expected > 0 ? Math.round((delivered / expected) * 1000) / 1000 : 0,
       latency: summarize(latency),
+      p99ByTenth,
+      p99TenthsMedian: median(steady),
+      p99TenthsMax: steady.length ? Math.max(...steady) : Number.NaN,
       cpu,
+      server,
       publisherLagMs: Math.max(...sent.map((r) => r.maxLagMs)),
       publisherErrors: sent.reduce((a, r) => a + r.errors, 0),
       lostConnections: collected.reduce((a, c) => a + c.lost, 0),
@@ -78,7 +95,8 @@ export async function runS2(ctx: PassContext, env: FanoutEnv): Promise<S2Result>
     const firstError = sent.find((r) => r.firstError)?.firstError;
     ctx.log(
       `S2 ${ctx.driver.name} ${offered}/s: delivered ${level.deliveredPerSec}/s (${(level.deliveredRatio * 100).toFixed(1)}%), ` +
-        `p50 ${level.latency.p50} p99 ${level.latency.p99} max ${level.latency.max} ms, servers ${cpu.byGroup.server ?? 0}% CPU, machine ${cpu.machine}%` +
+        `p50 ${level.latency.p50} p99 ${level.latency.p99} max ${level.latency.max} ms, p99 per tenth ${Object.values(p99ByTenth).join(' ')} ms, servers ${cpu.byGroup.server ?? 0}% CPU, machine ${cpu.machine}%` +
+        `, server GC ${server.gcMs} ms in ${server.gcCount}, loop delay p99 ${server.loopDelayP99Ms} max ${server.loopDelayMaxMs} ms, Redis ${server.scriptUsecPerCall} µs per script, ${server.redisCommandPercent}% busy` +
         (level.lostConnections ? `, ${level.lostConnections} connections lost` : '') +
         (level.loadgenStallMs >= 20 ? `, a load generator stalled ${level.loadgenStallMs} ms` : '') +
         (firstError ? `, publisher error: ${firstError}` : ''),

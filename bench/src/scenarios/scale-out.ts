@@ -116,7 +116,7 @@ async function runStep(ctx: PassContext, target: ScaleOutTarget, gateways: numbe
     const processes: TrackedProcess[] = [...system.processes, ...fleet.processes, ctx.self, ...(redis.pid ? [{ label: 'redis', group: 'redis' as const, pid: redis.pid }] : [])];
     const offered = scaleOut.deliveriesPerGateway * gateways;
     const config = { ...ctx.config, s2: { ...s2, levels: [offered] } };
-    const result = await runS2({ ...ctx, config }, { system, fleet, layout, processes, connect });
+    const result = await runS2({ ...ctx, config }, { system, fleet, layout, processes, connect, redisUrl: redis.url });
     const level = result.levels[String(offered)];
     if (!level) throw new Error('no measurement');
     const bound = describeBound(level.cpu, {
