@@ -5,13 +5,17 @@
  * kept in localStorage per project, so a reload subscribes again and shows the same state. Each task shows
  * its bar, step, message, elapsed time, ETA and status; "history" reads the REST history. The cluster panel
  * polls the REST stats. Query parameters: `user_id`, `project_id`, and `ws` (the gateway's URL when the
- * API that serves this page is not on the gateway's port).
+ * API that serves this page is not on the gateway's port). With AUTH_MODE=jwt, `#token=<jwt>` in the URL's
+ * fragment (never sent to a server, so never in a log) is the identity for the WebSocket and the REST reads.
  */
 import { connect, TaskpulseError, websocketUrl, type SubscribeAck, type TaskView, type TaskpulseClient } from '@taskpulse/client';
 
 const params = new URLSearchParams(location.search);
+const token = new URLSearchParams(location.hash.slice(1)).get('token') || undefined;
 const userId = params.get('user_id') || 'user-123';
 const projectId = params.get('project_id') || 'project-456';
+/** REST reads carry the token in jwt mode (stats need an admin key and stay empty there). */
+const readHeaders: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
 const STORAGE_KEY = `taskpulse.dashboard.${projectId}`;
 /** The server keeps at most 100 subscriptions per connection; the page follows fewer. */
 const MAX_TASKS = 50;
@@ -53,9 +57,14 @@ function socketUrl(): string {
   return ws !== null && /^wss?:\/\//.test(ws) ? ws : location.origin;
 }
 
-const client: TaskpulseClient = connect(socketUrl(), { userId, projectId });
-$('user').textContent = userId;
-$('project').textContent = projectId;
+const client: TaskpulseClient = connect(socketUrl(), token === undefined ? { userId, projectId } : { token });
+$('user').textContent = token === undefined ? userId : '…';
+$('project').textContent = token === undefined ? projectId : '…';
+// Who the server says we are (in jwt mode, the token's user and first project).
+client.on('connected', (event) => {
+  $('user').textContent = event.userId ?? '(none)';
+  $('project').textContent = event.projectId ?? '(none)';
+});
 $('ws-url').textContent = websocketUrl(socketUrl()).href;
 
 // Connection state, with a countdown while waiting to reconnect.
@@ -145,7 +154,7 @@ interface HistoryItem {
 }
 
 async function readHistory(taskId: string): Promise<HistoryItem[]> {
-  const res = await fetch(`/api/v1/progress/${encodeURIComponent(taskId)}/history?limit=100`);
+  const res = await fetch(`/api/v1/progress/${encodeURIComponent(taskId)}/history?limit=100`, { headers: readHeaders });
   if (res.status === 404) return [];
   if (!res.ok) throw new Error(`history of ${taskId}: HTTP ${res.status}`);
   return ((await res.json()) as { items: HistoryItem[] }).items;
@@ -255,7 +264,7 @@ async function startDemoJob(): Promise<void> {
     const failAt = $<HTMLSelectElement>('outcome').value;
     const res = await fetch('/api/v1/demo/jobs', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...readHeaders },
       body: JSON.stringify({ user_id: userId, project_id: projectId, ...(failAt ? { fail_at_step: Number(failAt) } : {}) }),
     });
     const body = (await res.json()) as { task_id?: string; error?: { message: string } };
@@ -273,7 +282,7 @@ async function refreshStats(): Promise<void> {
     $(id).textContent = typeof value === 'number' ? String(value) : '–';
   };
   try {
-    const [ws, tasks] = await Promise.all([fetch('/api/v1/websocket/stats'), fetch('/api/v1/progress/stats')]);
+    const [ws, tasks] = await Promise.all([fetch('/api/v1/websocket/stats', { headers: readHeaders }), fetch('/api/v1/progress/stats', { headers: readHeaders })]);
     if (ws.ok) {
       const stats = (await ws.json()) as { total_clients: number; nodes: number; by_project: Record<string, number> };
       show('nodes', stats.nodes);

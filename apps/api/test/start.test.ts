@@ -40,7 +40,9 @@ async function runGuideFlow(env: Record<string, string>): Promise<string> {
   await client.next((f) => f.type === 'ack' && f.task_id === taskId);
   await client.next((f) => f.type === 'status' && f.task_id === taskId && f.payload.status === 'completed', 20_000);
 
-  const frames = client.frames.filter((f) => f.task_id === taskId && (f.type === 'progress' || f.type === 'status'));
+  // Task events only: the demo job's start is also broadcast to the project (a notification, no offset).
+  expect(client.frames.filter((f) => f.task_id === taskId && f.scope === 'project')).toHaveLength(1);
+  const frames = client.frames.filter((f) => f.task_id === taskId && f.scope === undefined && (f.type === 'progress' || f.type === 'status'));
   const offsets = frames.map((f) => f.offset);
   expect(offsets).toEqual([...new Set(offsets)].sort((a, b) => a - b));
   expect(frames[0]).toMatchObject({ type: 'status', payload: { status: 'running' } });

@@ -16,7 +16,7 @@ export interface DemoRoutesOptions {
  * Tells the job's project (else its user) that a task started, so every dashboard of that project lists it
  * at once. A notification only: when it cannot be sent the job still runs, so the failure is logged, not answered.
  */
-async function announceTo(app: FastifyInstance, taskId: string, input: Omit<DemoJobInput, 'task_id'>): Promise<void> {
+async function announce(app: FastifyInstance, taskId: string, input: Omit<DemoJobInput, 'task_id'>): Promise<void> {
   const msg = { progress: 0, message: 'demo job started' };
   try {
     if (input.project_id !== undefined) await app.reporter.broadcastToProject(input.project_id, taskId, msg);
@@ -27,7 +27,6 @@ async function announceTo(app: FastifyInstance, taskId: string, input: Omit<Demo
 }
 
 export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { demoJobs }) => {
-  const announce = (taskId: string, input: Omit<DemoJobInput, 'task_id'>) => announceTo(app, taskId, input);
   app.post<{ Body: Omit<DemoJobInput, 'task_id'> }>(
     '/api/v1/demo/jobs',
     {
@@ -38,9 +37,11 @@ export const demoRoutes: FastifyPluginAsync<DemoRoutesOptions> = async (app, { d
     },
     async (request, reply) => {
       if (demoJobs === undefined) throw new ApiError(404, 'not_found', 'demo jobs are not enabled on this server');
-      const { task_id } = await demoJobs.enqueue({ ...request.body, task_id: newDemoTaskId() });
+      const taskId = newDemoTaskId();
+      // Before the job runs, so a page that subscribes on the notice never sees its frames before it.
+      await announce(app, taskId, request.body);
+      const { task_id } = await demoJobs.enqueue({ ...request.body, task_id: taskId });
       app.apiMetrics.demoJobs.labels(demoJobs.mode).inc();
-      await announce(task_id, request.body);
       return reply.status(202).send({ task_id });
     },
   );
