@@ -15,7 +15,7 @@ import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/e
 import { createReporter } from '@taskpulse/reporter';
 import { createGateway, limitsFromSettings, readGatewaySettings } from '@taskpulse/gateway';
 import { apiAuthFrom, build, createInjectFallback, createQueueDemoJobs, loadApiConfig, type DemoJobs } from '@taskpulse/api';
-import { createInProcessRunner, startVideoWorker } from '@taskpulse/worker';
+import { createInProcessRunner, instrumentWorker, startVideoWorker } from '@taskpulse/worker';
 
 /** How long start-up waits for Redis before listening anyway. */
 const ENGINE_WAIT_MS = 5000;
@@ -83,6 +83,7 @@ async function main(): Promise<void> {
           concurrency: config.concurrency,
           stepMs: config.stepMs,
         });
+  if (worker) instrumentWorker(worker, config.api.demoQueue, registry);
   const gateway = createGateway({
     engine,
     logger: logger.child({ part: 'gateway' }),

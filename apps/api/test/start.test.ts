@@ -61,6 +61,13 @@ async function runGuideFlow(env: Record<string, string>): Promise<string> {
   expect(metrics.match(/^# TYPE taskpulse_process_cpu_seconds_total /gm)).toHaveLength(1);
   expect(metrics).toMatch(/^taskpulse_gateway_frames_fanned_out_total\{kind="task"\} [1-9]/m);
   expect(metrics).toMatch(/^taskpulse_api_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/demo\/jobs",status_code="202"\} 1$/m);
+  // With Redis the BullMQ worker runs in this process too: its job counts join the same registry.
+  // (BullMQ's completed event follows the task's completed frame, so wait for it.)
+  if (env.REDIS_URL) {
+    await waitFor('the worker metrics', async () =>
+      /^taskpulse_worker_jobs_total\{queue="[^"]+",outcome="completed"\} 1$/m.test(await (await fetch(`${base}/metrics`)).text()),
+    );
+  }
   return base;
 }
 

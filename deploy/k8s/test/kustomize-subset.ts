@@ -2,7 +2,7 @@
  * Renders a Kustomize directory with the subset of Kustomize these manifests use, so the test needs no
  * kustomize binary: `resources` (files and directories), `labels` (metadata only), `configMapGenerator`
  * (literals; `behavior: merge` in an overlay; the name keeps no hash suffix), `images` (newName/newTag),
- * `replicas`, and `patches` that are strategic-merge patches in a file (maps merged; `containers`, `env`,
+ * `replicas`, and `patches` that are strategic-merge patches, one per file (maps merged; `containers`, `env`,
  * `ports`, `volumes`, `volumeMounts` merged by `name`; `$patch: delete` removes an item; other lists replaced).
  * Anything else in a kustomization.yaml is refused, so a manifest never relies on a feature this ignores.
  */
@@ -48,7 +48,9 @@ export function render(dir: string): Doc[] {
     if (typeof patch.path !== 'string' || patch.target !== undefined || patch.patch !== undefined) {
       throw new Error(`${dir}: only strategic-merge patches from a file (patches: - path: …) are supported`);
     }
-    for (const change of readYaml(join(dir, patch.path))) {
+    const changes = readYaml(join(dir, patch.path));
+    if (changes.length !== 1) throw new Error(`${dir}/${patch.path}: one patch per file`);
+    for (const change of changes) {
       const target = docs.find((d) => d.kind === change.kind && d.metadata.name === change.metadata?.name);
       if (!target) throw new Error(`${dir}/${patch.path}: no ${change.kind} ${change.metadata?.name} to patch`);
       Object.assign(target, merge(target, change));
