@@ -3,14 +3,8 @@
  * port (installed with apt-get when missing and we are root), stopped when the run ends.
  */
 import type { TestProject } from 'vitest/node';
-import type {} from 'vitest';
+import type {} from '@taskpulse/testkit/engines'; // declares the provided `redisUrl`
 import { startRedisServer } from '@taskpulse/testkit';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-  }
-}
 
 export default async function setup(project: TestProject) {
   if (process.env.REDIS_URL) {

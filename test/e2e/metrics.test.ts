@@ -6,8 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { METRIC_NAME } from '@taskpulse/metrics';
-import { freePort, startTsProcess, type ManagedProcess } from '@taskpulse/testkit';
-import { connectClient, type TestClient } from './ws-client';
+import { connectClient, freePort, startTsProcess, type ManagedProcess, type TestClient } from '@taskpulse/testkit';
 
 const root = new URL('../../', import.meta.url).pathname;
 const processes: ManagedProcess[] = [];

@@ -9,10 +9,10 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
-import { freePort, waitFor } from '@taskpulse/testkit';
+import { freePort, waitFor, connectClient, type TestClient } from '@taskpulse/testkit';
+import { uniquePrefix } from '@taskpulse/testkit/engines';
 import { createGateway, type Gateway } from '../../apps/gateway/src/index';
 import { build } from '../../apps/api/src/build';
-import { connectClient, type TestClient } from './ws-client';
 
 const logger = pino({ level: 'silent' });
 let cleanup: Array<() => Promise<unknown>> = [];
@@ -32,7 +32,7 @@ const CASES: Array<{ name: string; engines(): Promise<{ gatewayEngine: Engine; a
   {
     name: 'memory engine, one process',
     async engines() {
-      const engine = createMemoryEngine({ prefix: 't' + randomUUID().slice(0, 8) });
+      const engine = createMemoryEngine({ prefix: uniquePrefix() });
       return { gatewayEngine: engine, apiEngine: engine };
     },
   },

@@ -4,19 +4,19 @@ import type { FastifyInstance } from 'fastify';
 import type { Engine } from '@taskpulse/engine';
 import { build } from '../src/build';
 import { BATCH_BODY_LIMIT, MAX_BATCH_EVENTS } from '../src/schemas';
-import { ENGINE_CASES } from './engines';
+import { ENGINE_MATRIX, closeEngines } from '@taskpulse/testkit/engines';
 
-describe.each(ENGINE_CASES)('POST /api/v1/events on the $name engine', (engineCase) => {
+describe.each(ENGINE_MATRIX)('POST /api/v1/events on the $name engine', (backend) => {
   let engine: Engine;
   let app: FastifyInstance;
 
   beforeEach(async () => {
-    engine = await engineCase.open();
+    engine = await backend.open();
     app = await build({ engine });
   });
   afterEach(async () => {
     await app.close();
-    await engine.close();
+    await closeEngines();
   });
 
   const send = (payload: unknown) => app.inject({ method: 'POST', url: '/api/v1/events', payload: payload as object });

@@ -19,7 +19,7 @@
  * the restore sends its current state.
  */
 import type { Logger } from 'pino';
-import type { ConnectionSession, Engine, TaskPosition } from '@taskpulse/engine';
+import type { ConnectionSession, SessionStore, TaskPosition } from '@taskpulse/engine';
 import type { DeliveryMetrics } from './delivery-metrics';
 import type { GatewayMetrics } from './metrics';
 import type { PendingWork } from './pending-work';
@@ -58,7 +58,7 @@ export interface TopicPositions {
 }
 
 export interface SessionKeeperOptions {
-  engine: Engine;
+  sessions: SessionStore;
   /** The live connections, read on every refresh. */
   connections: ReadonlySet<SessionOwner>;
   /** This node's id: its topic positions are saved under it. */
@@ -170,9 +170,9 @@ export class SessionKeeper {
     let session = owner.session();
     if (owner.unsentAtClose() > 0) session = this.capped(session, previous);
     if (previous.savedAt === 0 && isEmpty(session)) return;
-    const { engine, ttlSeconds, delivery } = this.options;
+    const { sessions, ttlSeconds, delivery } = this.options;
     delivery.sessionSaves.inc();
-    this.track(engine.saveSession(owner.clientId, session, ttlSeconds), 1);
+    this.track(sessions.saveSession(owner.clientId, session, ttlSeconds), 1);
   }
 
   /** Stops refreshing; sessions already written expire on their own. */
@@ -255,12 +255,12 @@ export class SessionKeeper {
     node: { clientId: string; session: ConnectionSession } | undefined,
   ): void {
     if (writes.length === 0 && touches.length === 0 && !node) return;
-    const { engine, ttlSeconds, delivery } = this.options;
+    const { sessions, ttlSeconds, delivery } = this.options;
     delivery.sessionSaves.inc(writes.length);
     const work = Promise.all([
-      writes.length > 0 ? engine.saveSessions(writes.map(({ owner, session }) => ({ clientId: owner.clientId, session })), ttlSeconds) : undefined,
-      touches.length > 0 ? engine.touchSessions(touches, ttlSeconds) : undefined,
-      node ? engine.saveSessions([node], ttlSeconds) : undefined,
+      writes.length > 0 ? sessions.saveSessions(writes.map(({ owner, session }) => ({ clientId: owner.clientId, session })), ttlSeconds) : undefined,
+      touches.length > 0 ? sessions.touchSessions(touches, ttlSeconds) : undefined,
+      node ? sessions.saveSessions([node], ttlSeconds) : undefined,
     ]).then(() => undefined);
     void this.track(work, writes.length + touches.length, () => {
       // a failed batch is written again: its live connections as changed, the node's positions on the next refresh

@@ -5,7 +5,7 @@
  * saves all its topic positions under one key once per refresh. A busy session then never needs saving
  * again while its subscriptions stay as they are; a restore resolves the marks (`loadResolvedSession`).
  */
-import type { ConnectionSession, Engine, TaskPosition } from '@taskpulse/engine';
+import type { ConnectionSession, SessionStore, TaskPosition } from '@taskpulse/engine';
 
 /** Separates the epoch from the node id in a marked position ('#' is in no epoch, task or client id). */
 const MARK = '#';
@@ -35,7 +35,7 @@ export function newerPosition(node: TaskPosition | undefined, floor: TaskPositio
 }
 
 /** The session with every marked position replaced by its node's saved one (or its floor when the node saved none). */
-export async function resolveSession(engine: Engine, session: ConnectionSession): Promise<ConnectionSession> {
+export async function resolveSession(engine: Pick<SessionStore, 'loadSession'>, session: ConnectionSession): Promise<ConnectionSession> {
   const nodes = new Map<string, Promise<ConnectionSession | null>>();
   const tasks: Record<string, TaskPosition> = {};
   for (const [taskId, position] of Object.entries(session.tasks)) {
@@ -52,7 +52,7 @@ export async function resolveSession(engine: Engine, session: ConnectionSession)
 }
 
 /** A closed connection's session with its positions resolved, or null when none is kept. */
-export async function loadResolvedSession(engine: Engine, clientId: string): Promise<ConnectionSession | null> {
+export async function loadResolvedSession(engine: Pick<SessionStore, 'loadSession'>, clientId: string): Promise<ConnectionSession | null> {
   const session = await engine.loadSession(clientId);
   return session && resolveSession(engine, session);
 }

@@ -1,17 +1,13 @@
 /** The delivery latency histogram: Prometheus text a scraper accepts, cumulative buckets, sampling of task frames. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { waitFor } from '@taskpulse/testkit';
+import { connectClient, waitFor } from '@taskpulse/testkit';
+import { openEngine } from '@taskpulse/testkit/engines';
 import { userChannel } from '@taskpulse/protocol';
 import { DeliveryLatency, TASK_SAMPLE_EVERY } from '../src/delivery-latency';
-import { closeAll, startGateway } from './support/gateways';
-import { closeAllClients, connectClient } from './support/ws-client';
-import { createEngine, newPrefix } from './support/engines';
+import { closeAllAfterEach, startGateway } from './support/gateways';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
 describe('DeliveryLatency', () => {
   it('exports cumulative buckets in seconds, a sum and a count per kind; frames without published_at are skipped', async () => {
@@ -46,7 +42,7 @@ describe('DeliveryLatency', () => {
 
 describe('delivery latency at the fan-out', () => {
   it('observes a frame by its published_at when the gateway hands it out, and counts its bytes', async () => {
-    const engine = await createEngine('memory', newPrefix());
+    const engine = await openEngine('memory');
     const { httpUrl, wsUrl } = await startGateway({ engine });
     const client = await connectClient(wsUrl('user_id=u1'));
     // Published two seconds ago (a publisher whose frame waited): lands in the 2.5 s bucket, not the 1 s one.

@@ -21,7 +21,7 @@
  * Use either this bridge or `withProgress` for a queue, not both: each would report the same job.
  */
 import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
-import { TaskFinishedError, type Engine } from '@taskpulse/engine';
+import { TaskFinishedError } from '@taskpulse/engine';
 import type { TaskEvent } from '@taskpulse/protocol';
 import { pino, type Logger } from 'pino';
 import { progressEventOf } from './bullmq-progress';
@@ -29,11 +29,11 @@ import { capErrorText } from './cause-chain';
 import { ReporterInputError } from './errors';
 import { JobOwnerCache, type JobOwner } from './job-owner-cache';
 import type { Coalesced } from './progress-throttle';
-import { createReporter, type ProgressReporter, type ReporterOptions } from './reporter';
+import { createReporter, type ProgressReporter, type ReporterEngine, type ReporterOptions } from './reporter';
 
 export type BullmqBridgeOptions = (
   | {
-      engine: Engine;
+      engine: ReporterEngine;
       reporter?: undefined;
       /**
        * Opt-in: coalesce each job's progress to at most one update per this many ms (the reporter's

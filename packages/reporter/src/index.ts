@@ -3,6 +3,7 @@ export {
   createReporter,
   stepsPercent,
   type ProgressReporter,
+  type ReporterEngine,
   type Reported,
   type ReporterOptions,
   type ReportBatchItem,

@@ -14,7 +14,7 @@ import {
   type BroadcastMessage,
   type TaskEvent,
 } from '@taskpulse/protocol';
-import type { BatchPublishResult, DedupeKey, Engine, PublishResult } from '@taskpulse/engine';
+import type { BatchPublishResult, DedupeKey, EngineStatus, PublishResult, PubSub, TaskStore } from '@taskpulse/engine';
 import { pino } from 'pino';
 import { capErrorText, describeError, isErrorLike } from './cause-chain';
 import { ReporterInputError, asInputError, printableId } from './errors';
@@ -35,6 +35,9 @@ export interface ReporterOptions {
   onDeferredError?: DeferredErrorHandler;
 }
 
+/** The engine roles a reporter writes through: publish (one or a batch) and cleanup of the task store, broadcasts, the prefix. */
+export type ReporterEngine = Pick<TaskStore, 'publish' | 'publishBatch' | 'cleanupOldHistory'> & Pick<PubSub, 'broadcast'> & Pick<EngineStatus, 'prefix'>;
+
 /** One event of a batch, as `publish` takes it. */
 export interface ReportBatchItem {
   event: TaskEvent;
@@ -50,7 +53,7 @@ export type ReportBatchResult = BatchPublishResult | { status: 'error'; error: R
  * at once: it goes out later, merged into a newer one.
  */
 export interface ProgressReporter<Held = never> {
-  readonly engine: Engine;
+  readonly engine: ReporterEngine;
   notifyTaskStart(taskId: string, userId?: string, projectId?: string): Promise<Reported>;
   updateProgress(taskId: string, percent: number, message?: string): Promise<Reported | Held>;
   /** Progress = completed/total as a percent rounded to 2 decimals (0 when total is 0). */
@@ -99,10 +102,10 @@ export interface TaskProgress<Held = never> {
 }
 
 /** Creates a reporter that writes through `engine` (memory or Redis); with `minIntervalMs`, one that coalesces. */
-export function createReporter(engine: Engine, options: ReporterOptions & { minIntervalMs: number }): ProgressReporter<Coalesced>;
-export function createReporter(engine: Engine, options?: ReporterOptions & { minIntervalMs?: undefined }): ProgressReporter;
-export function createReporter(engine: Engine, options?: ReporterOptions): ProgressReporter<Coalesced>;
-export function createReporter(engine: Engine, options: ReporterOptions = {}): ProgressReporter<Coalesced> {
+export function createReporter(engine: ReporterEngine, options: ReporterOptions & { minIntervalMs: number }): ProgressReporter<Coalesced>;
+export function createReporter(engine: ReporterEngine, options?: ReporterOptions & { minIntervalMs?: undefined }): ProgressReporter;
+export function createReporter(engine: ReporterEngine, options?: ReporterOptions): ProgressReporter<Coalesced>;
+export function createReporter(engine: ReporterEngine, options: ReporterOptions = {}): ProgressReporter<Coalesced> {
   const now = options.now ?? (() => new Date());
   const timestamp = () => now().toISOString();
   const throttle = options.minIntervalMs === undefined ? undefined : createThrottle(options);

@@ -10,7 +10,8 @@ import { TaskFinishedError, createMemoryEngine, type Engine } from '@taskpulse/e
 import { taskChannel } from '@taskpulse/protocol';
 import { waitFor } from '@taskpulse/testkit';
 import { createReporter, mergeProgress, ReporterInputError, type Coalesced, type ProgressReporter } from '../src/index';
-import { ENGINES, historyOf, randomPrefix, watch } from './engines';
+import { ENGINE_MATRIX, closeEngines } from '@taskpulse/testkit/engines';
+import { historyOf, watch } from './task-frames';
 
 /** Long enough that nothing leaves by the clock while a test runs. */
 const LONG_MS = 60_000;
@@ -22,7 +23,7 @@ async function framesOf(engine: Engine, taskId: string): Promise<Array<[number, 
   );
 }
 
-describe.each(ENGINES)('coalescing reporter on the $name engine', (factory) => {
+describe.each(ENGINE_MATRIX)('coalescing reporter on the $name engine', (factory) => {
   let engine: Engine;
   let taskId: string;
   const reporters: Array<ProgressReporter<Coalesced>> = [];
@@ -33,13 +34,13 @@ describe.each(ENGINES)('coalescing reporter on the $name engine', (factory) => {
     return reporter;
   }
 
-  beforeEach(() => {
-    engine = factory.create(randomPrefix());
+  beforeEach(async () => {
+    engine = await factory.open();
     taskId = `task-${randomUUID().slice(0, 8)}`;
   });
   afterEach(async () => {
     await Promise.all(reporters.splice(0).map((r) => r.flush().catch(() => undefined)));
-    await engine.close();
+    await closeEngines();
   });
 
   it('sends the first update at once, holds the next, and sends them merged at the end of the window', async () => {

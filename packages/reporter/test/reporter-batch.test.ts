@@ -4,19 +4,20 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TaskFinishedError, type Engine } from '@taskpulse/engine';
 import type { TaskEvent } from '@taskpulse/protocol';
 import { createReporter, ReporterInputError, type ProgressReporter } from '../src/index';
-import { ENGINES, historyOf, randomPrefix } from './engines';
+import { ENGINE_MATRIX, closeEngines } from '@taskpulse/testkit/engines';
+import { historyOf } from './task-frames';
 
-describe.each(ENGINES)('reporter.publishBatch on the $name engine', (factory) => {
+describe.each(ENGINE_MATRIX)('reporter.publishBatch on the $name engine', (factory) => {
   let engine: Engine;
   let reporter: ProgressReporter;
   const id = () => `task-${randomUUID().slice(0, 8)}`;
 
-  beforeEach(() => {
-    engine = factory.create(randomPrefix());
+  beforeEach(async () => {
+    engine = await factory.open();
     reporter = createReporter(engine);
   });
   afterEach(async () => {
-    await engine.close();
+    await closeEngines();
   });
 
   it('publishes valid events and answers invalid or refused ones on their own, in order', async () => {
