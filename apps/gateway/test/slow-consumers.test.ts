@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { waitFor, connectClient, type Frame, type TestClient } from '@taskpulse/testkit';
 import { ENGINE_MATRIX } from '@taskpulse/testkit/engines';
-import { encodeBroadcastFrame, userChannel } from '@taskpulse/protocol';
+import { encodeBroadcastFrame, taskChannel, userChannel } from '@taskpulse/protocol';
 import { closeAllAfterEach, startGateway } from './support/gateways';
 import { instrument, progress, publish } from './support/engines';
 
@@ -142,7 +142,7 @@ describe.each(ENGINE_MATRIX)('slow consumers ($name engine)', (backend) => {
     // While slow: subscribe to c (its state and ack queue behind what waits), leave d.
     client.send({ action: 'subscribe', task_id: c, request_id: 'late' });
     client.send({ action: 'unsubscribe', task_id: d, request_id: 'drop' });
-    await waitFor('the subscribe reached the socket', () => engine.registrations() >= 3);
+    await waitFor('the subscribe reached the socket', () => engine.registrations(taskChannel(engine.prefix, c)) >= 1);
     await new Promise((r) => setTimeout(r, 100));
     const late: number[] = [];
     for (let i = 2; i < 8; i++) late.push((await publish(engine, progress(c, i))).offset);
