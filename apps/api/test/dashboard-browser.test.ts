@@ -145,9 +145,10 @@ describe.skipIf(chromiumMissing)('dashboard in headless Chromium', () => {
     // Full jitter from 1 s: the first retry waits 1-2 s.
     await page.waitForSelector('#conn[data-state="reconnecting"]');
     expect(await page.textContent('#conn-text')).toMatch(/^reconnecting in [12] s \(attempt 1\)$/);
-    await page.waitForSelector('#conn[data-state="connected"]', { timeout: 10_000 });
+    // Up to 10 s more when the resumed socket is never greeted (README known issue): the client drops and retries it.
+    await page.waitForSelector('#conn[data-state="connected"]', { timeout: 25_000 });
     const card = page.locator(`.task[data-task-id="${taskId}"]`);
-    await page.waitForSelector(`.task[data-task-id="${taskId}"][data-status="failed"] .resume[data-kind="exact"]`, { timeout: 20_000 });
+    await page.waitForSelector(`.task[data-task-id="${taskId}"][data-status="failed"] .resume[data-kind="exact"]`, { timeout: 30_000 });
     expect(await card.locator('.resume').textContent()).toBe('resumed exactly');
     expect(await card.getAttribute('data-steps-seen')).toBe('4');
     expect(await card.locator('.outcome').textContent()).toBe('视频处理失败: 上传视频失败: 对象存储拒绝写入');
