@@ -15,7 +15,7 @@ import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/e
 import { createReporter } from '@taskpulse/reporter';
 import { createGateway, limitsFromSettings, readGatewaySettings } from '@taskpulse/gateway';
 import { apiAuthFrom, build, createInjectFallback, createQueueDemoJobs, loadApiConfig, type DemoJobs } from '@taskpulse/api';
-import { createInProcessRunner, instrumentWorker, startVideoWorker } from '@taskpulse/worker';
+import { createInProcessRunner, instrumentWorker, readWorkerJobSettings, startVideoWorker } from '@taskpulse/worker';
 
 /** How long start-up waits for Redis before listening anyway. */
 const ENGINE_WAIT_MS = 5000;
@@ -24,9 +24,8 @@ const ENGINE_WAIT_MS = 5000;
 function readConfig() {
   const gateway = readGatewaySettings(process.env, { defaultAuthMode: 'insecure' });
   const api = loadApiConfig(process.env, { defaultPort: 8080, defaultAuthMode: 'insecure' });
-  // The worker's two settings (its own config requires REDIS_URL, which npm start does not).
-  const concurrency = readInt(process.env, 'CONCURRENCY', 4, 1, 256);
-  const stepMs = readInt(process.env, 'STEP_DELAY_MS', 400, 0, 60_000);
+  // Only the worker's job settings: its whole config requires REDIS_URL, which npm start does not.
+  const { concurrency, stepMs } = readWorkerJobSettings(process.env);
   return { gateway, api, concurrency, stepMs };
 }
 

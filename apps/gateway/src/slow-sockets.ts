@@ -32,7 +32,7 @@ interface Waiting {
   replaced?: boolean;
 }
 
-// Task frames are assembled with a fixed field order (protocol encode.ts and its Lua twin): `{"type":"p…`.
+// Task frames are laid out by protocol alone (task-frame.ts), `type` first: `{"type":"p…`.
 const TYPE_BYTE_AT = 9;
 const P = 0x70;
 const TYPE_PROGRESS = Buffer.from('{"type":"progress",');

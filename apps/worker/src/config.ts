@@ -25,14 +25,29 @@ export interface WorkerConfig {
   authMode: AuthMode;
 }
 
-/** Reads and validates the worker's environment; throws ConfigError naming the bad variable. */
-export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+/** How the worker runs jobs: the part of its settings that needs no Redis (npm start reads it too). */
+export type WorkerJobSettings = Pick<WorkerConfig, 'concurrency' | 'stepMs'>;
+
+/** Reads CONCURRENCY and STEP_DELAY_MS with their defaults; throws ConfigError naming the bad variable. */
+export function readWorkerJobSettings(env: Env = process.env): WorkerJobSettings {
   return {
-    redisUrl: requireRedisUrl(env),
-    keyPrefix: readName(env, 'KEY_PREFIX', 'tp'),
-    queueName: readName(env, 'QUEUE_NAME', VIDEO_QUEUE),
     concurrency: readInt(env, 'CONCURRENCY', 4, 1, 256),
     stepMs: readInt(env, 'STEP_DELAY_MS', 400, 0, 60_000),
+  };
+}
+
+/** Reads and validates the worker's environment; throws ConfigError naming the bad variable. */
+export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
+  const redisUrl = requireRedisUrl(env);
+  const keyPrefix = readName(env, 'KEY_PREFIX', 'tp');
+  const queueName = readName(env, 'QUEUE_NAME', VIDEO_QUEUE);
+  const { concurrency, stepMs } = readWorkerJobSettings(env);
+  return {
+    redisUrl,
+    keyPrefix,
+    queueName,
+    concurrency,
+    stepMs,
     logLevel: readLogLevel(env),
     metricsPort: readInt(env, 'METRICS_PORT', DEFAULT_WORKER_METRICS_PORT, 0, 65_535),
     host: readHost(env),

@@ -58,6 +58,7 @@ async function main(): Promise<void> {
       const events = eventMix(round);
       await admin.config('RESETSTAT');
       const cpuBefore = await admin.info('cpu');
+      const inputBefore = info(await admin.info('stats'), 'total_net_input_bytes');
       const started = performance.now();
       let next = 0;
       const worker = async () => {
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
       const seconds = (performance.now() - started) / 1000;
       const stats = await admin.info('commandstats');
       const cpuAfter = await admin.info('cpu');
+      const inputAfter = info(await admin.info('stats'), 'total_net_input_bytes');
       const cpu = (text: string) => info(text, 'used_cpu_user') + info(text, 'used_cpu_sys');
       const calls = info(stats, 'cmdstat_evalsha:calls');
       rounds.push({
@@ -77,6 +79,7 @@ async function main(): Promise<void> {
         usecPerCall: info(stats, 'cmdstat_evalsha:calls=\\d+,usec=\\d+,usec_per_call'),
         redisCpuUsecPerEvent: ((cpu(cpuAfter) - cpu(cpuBefore)) * 1e6) / calls,
         eventsPerSecond: calls / seconds,
+        requestBytesPerEvent: (inputAfter - inputBefore) / calls,
       });
       process.stdout.write(`${JSON.stringify(rounds.at(-1))}\n`);
     }
@@ -91,7 +94,7 @@ async function main(): Promise<void> {
   };
   process.stdout.write(
     `median of ${ROUNDS} rounds of ${rounds[0]?.events} events: EVALSHA ${median('usecPerCall').toFixed(2)} usec/call, ` +
-      `Redis CPU ${median('redisCpuUsecPerEvent').toFixed(1)} usec/event, ${Math.round(median('eventsPerSecond'))} events/s\n`,
+      `Redis CPU ${median('redisCpuUsecPerEvent').toFixed(1)} usec/event, ${Math.round(median('requestBytesPerEvent'))} request bytes/event, ${Math.round(median('eventsPerSecond'))} events/s\n`,
   );
 }
 

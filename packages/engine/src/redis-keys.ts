@@ -1,5 +1,5 @@
 /**
- * Redis key names (docs: /work/shared/ARCHITECTURE.md "Keys"). A task's keys share the `{t:<task>}` hash
+ * Redis key names (docs/architecture.md, "Keys"). A task's keys share the `{t:<task>}` hash
  * tag of its channel, so that one task lives on one Redis Cluster shard.
  */
 import { taskChannel, type TaskStatus } from '@taskpulse/protocol';

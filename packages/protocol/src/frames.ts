@@ -1,6 +1,7 @@
 /**
- * Every frame on the wire. Server frames keep the guide's field names exactly; task events add `offset`
- * (per task, strictly increasing) and `epoch` (changes whenever the task's history was lost) at the top level.
+ * Every frame on the wire. Server frames keep the guide's (docs/progress-tracking-guide.zh.md) field names
+ * exactly; task events add `offset` (per task, strictly increasing) and `epoch` (changes whenever the
+ * task's history was lost) at the top level, and task events and broadcasts add `published_at`.
  */
 import type { ErrorCode } from './codes';
 import type { TaskStatus } from './status';
@@ -33,7 +34,15 @@ export interface StreamPosition {
   epoch: string;
 }
 
-export interface ProgressFrame extends StreamPosition {
+/**
+ * When the publisher encoded the event: ms since epoch on its clock (top level, outside the guide's payload).
+ * Optional for readers: frames kept from before the field existed, and other guide-compatible servers, lack it.
+ */
+export interface PublishedAt {
+  published_at?: number;
+}
+
+export interface ProgressFrame extends StreamPosition, PublishedAt {
   type: 'progress';
   /**
    * Present (true) when older progress frames of this task were skipped for this client because it read
@@ -44,7 +53,7 @@ export interface ProgressFrame extends StreamPosition {
   payload: ProgressPayload;
 }
 
-export interface StatusFrame extends StreamPosition {
+export interface StatusFrame extends StreamPosition, PublishedAt {
   type: 'status';
   task_id: string;
   payload: StatusPayload;
@@ -57,7 +66,7 @@ export type TaskEventFrame = ProgressFrame | StatusFrame;
  * A broadcast to a user's or a project's connections. It is a notification, not a task event: it is not
  * kept in history and carries no offset; `scope` tells it apart.
  */
-export interface BroadcastFrame {
+export interface BroadcastFrame extends PublishedAt {
   type: 'progress';
   task_id: string;
   scope: 'user' | 'project';

@@ -104,8 +104,10 @@ function writeProgressPayload(out: TemplateWriter, known: SnapshotTexts, open: b
 
 /**
  * The template of a task event frame. `set` is what the event writes into the snapshot; the epoch is
- * [a-z0-9] only, so the engine splices it in without escaping. `published_at` precedes `payload` so that
- * byte readers find the top-level one first (frame-bytes.ts).
+ * [a-z0-9] only, so the engine splices it in without escaping. Byte-level readers rely on the order:
+ * `type` first (the gateway's conflation mark goes right after it), then `offset`, `epoch` and
+ * `published_at` before `payload`, so that their first occurrence is the top-level one (frame-bytes.ts).
+ * The Redis engine takes the offset and epoch slots first, in that order.
  */
 export function taskFrameTemplate(
   frameType: 'progress' | 'status',
