@@ -225,12 +225,13 @@ export class SessionKeeper {
     const writes: Write[] = [];
     const touches: string[] = [];
     for (const owner of connections) {
-      if (owner.savedAt === 0 || this.dirty.has(owner)) continue;
+      if (owner.savedAt === 0) continue;
       const unsent = owner.bufferedAmount() > 0;
+      // Even when a change is due to be written soon: the node's positions below must not stand for it meanwhile.
       if (unsent !== owner.savedUnsent) {
         const session = this.current(owner, unsent, now);
         if (session) writes.push({ owner, session });
-      } else if (now - owner.savedAt >= touchAfterMs) {
+      } else if (now - owner.savedAt >= touchAfterMs && !this.dirty.has(owner)) {
         touches.push(owner.clientId);
         owner.savedAt = now;
       }
