@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import type { RedisCommands } from './redis-call';
 
 const LUA_DIR = new URL('./lua/', import.meta.url);
 
@@ -28,7 +28,7 @@ export class LuaScript {
   }
 
   /** Runs the script; bulk strings in the reply come back as Buffers, integers as numbers. */
-  async run(redis: Redis, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
+  async run(redis: RedisCommands, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
     if (keys.length !== this.numberOfKeys) {
       throw new Error(`${this.id} takes ${this.numberOfKeys} keys, got ${keys.length}`);
     }
@@ -42,7 +42,7 @@ export class LuaScript {
   }
 
   /** Loads the script into Redis's script cache so that the first EVALSHA finds it. */
-  async preload(redis: Redis): Promise<void> {
+  async preload(redis: RedisCommands): Promise<void> {
     await redis.script('LOAD', this.source);
   }
 }

@@ -99,7 +99,7 @@ export class RedisEngine implements Engine {
         });
       }
     });
-    this.store = new RedisTaskStore(this.commands, this.prefix, now);
+    this.store = new RedisTaskStore(this.commands, this.prefix, now, this.logger);
     this.subscriber = new RedisSubscriber(this.subscriberConnection, this.logger);
     this.nodes = new RedisNodeRegistry(this.commands, this.prefix, now, this.logger);
     this.sessions = new RedisSessionStore(this.commands, this.prefix);

@@ -3,15 +3,7 @@
  * history is one run of lua/read-history-2.lua (the frames come back as one flat array); the other reads
  * are one command or one MULTI each, so a page's offset and epoch always belong to its frames.
  */
-import {
-  LIMITS,
-  SNAPSHOT_FIELDS,
-  TASK_STATUSES,
-  type EncodedTaskEvent,
-  type SnapshotTexts,
-  type TaskStatus,
-} from '@taskpulse/protocol';
-import type { Redis } from 'ioredis';
+import { LIMITS, SNAPSHOT_FIELDS, type EncodedTaskEvent, type SnapshotTexts } from '@taskpulse/protocol';
 import type {
   DedupeKey,
   HistoryPage,
@@ -22,11 +14,13 @@ import type {
   TaskStats,
   TaskStore,
 } from './engine';
+import type { EngineLogger } from './engine-logger';
 import { EngineError } from './errors';
 import { historyPage } from './history-page';
 import { loadLuaScript } from './lua-scripts';
-import { execMulti, redisCall } from './redis-call';
-import { META_FIELDS, statusIndexKey, taskKeys } from './redis-keys';
+import { execMulti, redisCall, type RedisCommands } from './redis-call';
+import { META_FIELDS, taskKeys } from './redis-keys';
+import { RedisStatusIndex } from './redis-status-index';
 import { ScriptCode, scriptCodeError } from './script-codes';
 import { checkAfterOffset, checkDedupeKey, checkLimit, newEpoch } from './shared';
 
@@ -43,17 +37,24 @@ const SNAPSHOT_READ = [META_FIELDS.epoch, META_FIELDS.offset, ...SNAPSHOT_FIELDS
 
 type StreamEntry = [id: Buffer, fields: Buffer[]];
 
-/** TaskStore on one Redis connection (the engine's command connection). */
+/**
+ * How a task's frame is published: PUBLISH on one Redis; SPUBLISH (sharded pub/sub) on a cluster, so the
+ * frame stays on the shard that owns the task instead of crossing the whole cluster bus.
+ */
+export type PublishCommand = 'PUBLISH' | 'SPUBLISH';
+
+/** TaskStore on the engine's command connection (one Redis, or a cluster: every call touches one task's slot). */
 export class RedisTaskStore implements TaskStore {
-  /** KEYS[3..7] of the publish script, in TASK_STATUSES order (the script's INDEX table relies on it). */
-  private readonly indexKeys: string[];
+  private readonly index: RedisStatusIndex;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisCommands,
     private readonly prefix: string,
-    private readonly now: () => number,
+    now: () => number,
+    logger: EngineLogger,
+    private readonly publishCommand: PublishCommand = 'PUBLISH',
   ) {
-    this.indexKeys = TASK_STATUSES.map((status) => statusIndexKey(prefix, status));
+    this.index = new RedisStatusIndex(redis, prefix, now, logger);
   }
 
   async publish(event: EncodedTaskEvent, options: { dedupe?: DedupeKey } = {}): Promise<PublishResult> {
@@ -65,7 +66,7 @@ export class RedisTaskStore implements TaskStore {
       JSON.stringify(event.taskId),
       event.frameType,
       newEpoch(),
-      this.now(),
+      this.publishCommand,
       LIMITS.historyTtlSeconds,
       LIMITS.historyEntries,
       keys.channel,
@@ -76,12 +77,14 @@ export class RedisTaskStore implements TaskStore {
     for (const [field, value] of event.set) args.push(field, value);
     args.push(...event.unset);
     const reply = (await redisCall(`publish an event of task ${event.taskId}`, () =>
-      publishTaskEventScript.run(this.redis, [keys.history, keys.meta, ...this.indexKeys], args),
+      publishTaskEventScript.run(this.redis, [keys.history, keys.meta], args),
     )) as [number, ...Array<number | Buffer>];
     const [code] = reply;
     if (code === ScriptCode.Published) {
-      const [, offset, epoch, frame] = reply as [number, number, Buffer, Buffer];
-      return { status: 'published', offset, epoch: epoch.toString(), frame };
+      const [, offset, epochBytes, frame] = reply as [number, number, Buffer, Buffer];
+      const epoch = epochBytes.toString();
+      await this.index.record(event, epoch, offset);
+      return { status: 'published', offset, epoch, frame };
     }
     if (code === ScriptCode.Duplicate) return { status: 'duplicate' };
     throw scriptCodeError(code, event.taskId, String(reply[1] ?? ''));
@@ -161,35 +164,12 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async stats(): Promise<TaskStats> {
-    const multi = this.redis.multi();
-    const cutoff = this.cutoff();
-    for (const status of TASK_STATUSES) {
-      const key = statusIndexKey(this.prefix, status);
-      multi.zremrangebyscore(key, '-inf', cutoff).zcard(key);
-    }
-    const replies = await execMulti('count tasks by status', multi);
-    const byStatus = {} as Record<TaskStatus, number>;
-    let tasks = 0;
-    TASK_STATUSES.forEach((status, i) => {
-      const count = Number(replies[i * 2 + 1]);
-      byStatus[status] = count;
-      tasks += count;
-    });
-    return { tasks, by_status: byStatus };
+    return (await this.index.counts()).stats;
   }
 
   /** Redis expires the task keys on its own; this prunes the status index and returns the entries removed. */
   async cleanupOldHistory(): Promise<number> {
-    const multi = this.redis.multi();
-    const cutoff = this.cutoff();
-    for (const status of TASK_STATUSES) multi.zremrangebyscore(statusIndexKey(this.prefix, status), '-inf', cutoff);
-    const replies = await execMulti('prune the status index', multi);
-    return replies.reduce<number>((sum, removed) => sum + Number(removed), 0);
-  }
-
-  /** Index entries scored at or before this are as old as the task keys' expiry (memory: expiresAt <= now). */
-  private cutoff(): number {
-    return this.now() - LIMITS.historyTtlSeconds * 1000;
+    return (await this.index.counts()).removed;
   }
 }
 

@@ -5,3 +5,4 @@ export * from './wait-for';
 export * from './guide-snippets';
 export * from './thrown';
 export * from './chromium';
+export * from './redis-cluster';

@@ -1,19 +1,20 @@
 --[[
   publish-task-event: applies one task event atomically (the contract: packages/engine/src/engine.ts).
   Dedupe check, terminal check, epoch, next offset, snapshot update, frame assembly, XADD (exact MAXLEN),
-  newest progress/status frame, EXPIRE of both keys, status index, PUBLISH: all or nothing.
+  newest progress/status frame, EXPIRE of both keys, PUBLISH: all or nothing. Every key is the task's
+  (one hash tag), so the script runs on one Redis Cluster shard; the stats index is written apart
+  (redis-status-index.ts).
   The frame is concatenated byte for byte like protocol's assembleTaskFrame (packages/protocol/src/encode.ts):
   change both together; the engine contract suite compares their bytes.
 
   KEYS[1]     history stream        <prefix>:{t:<task>}:h
   KEYS[2]     meta/snapshot hash    <prefix>:{t:<task>}:m
-  KEYS[3..7]  status index zsets    <prefix>:idx:pending|running|completed|failed|cancelled (this order)
 
-  ARGV[1]   task id (index member)
+  ARGV[1]   task id (unused since the status index moved out)
   ARGV[2]   task id as a JSON text (goes into the frame as it is)
   ARGV[3]   frame type: progress | status
   ARGV[4]   epoch candidate, taken only when the meta hash does not exist
-  ARGV[5]   now, ms (status index score)
+  ARGV[5]   PUBLISH (one Redis) or SPUBLISH (Redis Cluster: sharded pub/sub, stays on this shard)
   ARGV[6]   ttl of both keys, seconds
   ARGV[7]   history entries kept (exact MAXLEN)
   ARGV[8]   task channel
@@ -111,17 +112,5 @@ end
 redis.call('EXPIRE', stream, ARGV[6])
 redis.call('EXPIRE', meta, ARGV[6])
 
--- the task is a member of its current status's set only; a status change (or a new epoch) leaves the others
-local INDEX = {['"pending"'] = 3, ['"running"'] = 4, ['"completed"'] = 5, ['"failed"'] = 6, ['"cancelled"'] = 7}
-local newIndex = INDEX[f[6]]
-if oldStatus ~= f[6] then
-  for i = 3, 7 do
-    if i ~= newIndex then redis.call('ZREM', KEYS[i], taskId) end
-  end
-end
-if newIndex then
-  redis.call('ZADD', KEYS[newIndex], ARGV[5], taskId)
-end
-
-redis.call('PUBLISH', ARGV[8], frame)
+redis.call(ARGV[5], ARGV[8], frame)
 return {0, offset, epoch, frame}
