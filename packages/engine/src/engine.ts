@@ -183,7 +183,7 @@ export interface SessionStore {
 export type LinkEvent = 'lost' | 'restored';
 
 export interface Engine extends TaskStore, PubSub, NodeRegistry, SessionStore {
-  readonly kind: 'memory' | 'redis';
+  readonly kind: 'memory' | 'redis' | 'redis-cluster';
   /** Key and channel prefix. */
   readonly prefix: string;
   /** True while the engine can serve (Redis: both connections ready and the subscriber listening). */

@@ -2,17 +2,16 @@
  * Gateway nodes' connection counts in Redis: each report is a JSON value with a PX expiry plus an entry in
  * a sorted set scored by its expiry, so readers find the live nodes without SCAN.
  */
-import type { Redis } from 'ioredis';
 import type { ConnectionStats, NodeReport, NodeRegistry } from './engine';
 import type { EngineLogger } from './engine-logger';
-import { execMulti, redisCall } from './redis-call';
+import { execMulti, redisCall, type RedisCommands } from './redis-call';
 import { nodeKey, nodesKey } from './redis-keys';
 import { checkTtl, sumNodeReports } from './shared';
 
-/** NodeRegistry on the engine's command connection; `now` scores the expiry index. */
+/** NodeRegistry on the engine's command connection (its keys share the `{nodes}` slot); `now` scores the expiry index. */
 export class RedisNodeRegistry implements NodeRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisCommands,
     private readonly prefix: string,
     private readonly now: () => number,
     private readonly logger: EngineLogger,

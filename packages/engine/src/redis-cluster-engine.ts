@@ -1,0 +1,241 @@
+/**
+ * The Redis engine on a Redis Cluster: the same stores as RedisEngine (task store, node registry,
+ * sessions) over an ioredis Cluster that routes each command by its keys' slot, and channels on sharded
+ * pub/sub (redis-cluster-subscriber.ts). What makes it work on a cluster:
+ * - every key of one task shares the task's `{t:<task>}` hash tag, so the publish script runs on one
+ *   shard, and publishes with SPUBLISH, which stays on that shard;
+ * - the stats index and the node reports each live in one slot of their own (`{idx}`, `{nodes}`);
+ * - sessions (one key each) are saved one command per key instead of one cross-slot pipeline.
+ * Every Redis failure surfaces as EngineUnavailableError, as in RedisEngine.
+ */
+import { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { EncodedTaskEvent } from '@taskpulse/protocol';
+import type {
+  ChannelListener,
+  ConnectionSession,
+  ConnectionStats,
+  DedupeKey,
+  Engine,
+  HistoryPage,
+  LinkEvent,
+  NodeReport,
+  PublishResult,
+  ReplayResult,
+  TaskSnapshot,
+  TaskState,
+  TaskStats,
+} from './engine';
+import { defaultEngineLogger, type EngineLogger } from './engine-logger';
+import { EngineUnavailableError } from './errors';
+import { redisCall } from './redis-call';
+import { RedisClusterSubscriber } from './redis-cluster-subscriber';
+import { parseRedisClusterUrl } from './redis-cluster-url';
+import { DEFAULT_COMMAND_TIMEOUT_MS } from './redis-engine';
+import { RedisNodeRegistry } from './redis-node-registry';
+import { RedisSessionStore } from './redis-session-store';
+import { RedisTaskStore } from './redis-task-store';
+
+export interface RedisClusterEngineOptions {
+  /** `redis+cluster://[user:password@]host:port,host:port,…` (or `rediss+cluster://` for TLS): any reachable nodes. */
+  url: string;
+  /** Key and channel prefix (default `tp`). */
+  prefix?: string;
+  logger?: EngineLogger;
+  /** The clock, in ms, for the status index and node expiry; tests move it. */
+  now?: () => number;
+  /** Names the connections in CLIENT LIST (`<name>:cmd`, `<name>:ssub`; default `taskpulse`). */
+  connectionName?: string;
+  /** Extra ioredis options for every node connection. */
+  redisOptions?: RedisOptions;
+  /** Extra ioredis Cluster options (NAT maps, slot refresh interval). */
+  clusterOptions?: ClusterOptions;
+  /** How often a PING must come back, in ms (default 1000), or the engine is not ready. */
+  healthCheckMs?: number;
+}
+
+/** Creates the cluster engine; connections open at once, commands queue until the cluster is ready. */
+export function createRedisClusterEngine(options: RedisClusterEngineOptions): RedisClusterEngine {
+  return new RedisClusterEngine(options);
+}
+
+/** Engine on a Redis Cluster: one cluster client for commands, one subscriber connection per master in use. */
+export class RedisClusterEngine implements Engine {
+  readonly kind = 'redis-cluster' as const;
+  readonly prefix: string;
+  private readonly commands: Cluster;
+  private readonly store: RedisTaskStore;
+  private readonly subscriber: RedisClusterSubscriber;
+  private readonly nodes: RedisNodeRegistry;
+  private readonly sessions: RedisSessionStore;
+  private readonly logger: EngineLogger;
+  private closed = false;
+  private stalled = false;
+  private readonly healthTimer: NodeJS.Timeout;
+
+  constructor(options: RedisClusterEngineOptions) {
+    this.prefix = options.prefix ?? 'tp';
+    this.logger = options.logger ?? defaultEngineLogger();
+    const now = options.now ?? Date.now;
+    const name = options.connectionName ?? 'taskpulse';
+    const target = parseRedisClusterUrl(options.url);
+    const nodeOptions: RedisOptions = {
+      commandTimeout: DEFAULT_COMMAND_TIMEOUT_MS,
+      ...(target.username === undefined ? {} : { username: target.username }),
+      ...(target.password === undefined ? {} : { password: target.password }),
+      ...(target.tls ? { tls: {} } : {}),
+      ...options.redisOptions,
+    };
+    this.commands = new Cluster(target.nodes, {
+      // a failover takes the cluster a few seconds: a command waits through it (MOVED, TRYAGAIN, CLUSTERDOWN
+      // are retried) and then fails as EngineUnavailableError rather than hanging
+      maxRedirections: 16,
+      retryDelayOnFailover: 200,
+      retryDelayOnClusterDown: 200,
+      retryDelayOnTryAgain: 200,
+      slotsRefreshInterval: 2000,
+      redisOptions: { ...nodeOptions, maxRetriesPerRequest: 3, connectionName: `${name}:cmd` },
+      ...options.clusterOptions,
+    });
+    this.commands.on('error', (error: Error) => this.logger.warn({ err: error }, 'redis cluster error'));
+    this.commands.on('node error', (error: Error, node: string) => this.logger.warn({ err: error, node }, 'redis cluster node error'));
+    this.store = new RedisTaskStore(this.commands, this.prefix, now, this.logger, 'SPUBLISH');
+    this.subscriber = new RedisClusterSubscriber(this.commands, nodeOptions, name, this.logger);
+    this.nodes = new RedisNodeRegistry(this.commands, this.prefix, now, this.logger);
+    this.sessions = new RedisSessionStore(this.commands, this.prefix);
+    this.healthTimer = this.startHealthCheck(options.healthCheckMs ?? 1000);
+  }
+
+  /** PINGs every `everyMs`; a PING outstanding for longer marks the engine stalled until one returns. */
+  private startHealthCheck(everyMs: number): NodeJS.Timeout {
+    let sentAt: number | undefined;
+    const timer = setInterval(() => {
+      if (sentAt !== undefined) {
+        if (Date.now() - sentAt > everyMs && !this.stalled) {
+          this.stalled = true;
+          this.logger.warn({ waitedMs: Date.now() - sentAt }, 'redis cluster does not answer PING: engine not ready');
+        }
+        return;
+      }
+      if (this.commands.status !== 'ready') return;
+      sentAt = Date.now();
+      this.commands.ping().then(
+        () => {
+          sentAt = undefined;
+          this.stalled = false;
+        },
+        () => {
+          sentAt = undefined;
+        },
+      );
+    }, everyMs);
+    timer.unref();
+    return timer;
+  }
+
+  /** True while the cluster client is ready, PINGs come back and every channel is confirmed on its owner. */
+  isReady(): boolean {
+    return !this.closed && !this.stalled && this.commands.status === 'ready' && this.subscriber.isLive();
+  }
+
+  /** Resolves once `isReady()`; throws EngineUnavailableError after `timeoutMs`. For start-up and tests. */
+  async ready(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.isReady()) {
+      if (this.closed) throw new EngineUnavailableError('the redis cluster engine is closed');
+      if (Date.now() > deadline) throw new EngineUnavailableError(`redis cluster not ready after ${timeoutMs} ms (${this.commands.status})`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  /** How many sharded subscriber connections are open (one per master that serves a subscribed channel). */
+  subscriberConnections(): number {
+    return this.subscriber.linkCount();
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.healthTimer);
+    await this.subscriber.close();
+    try {
+      await this.commands.quit();
+    } catch (error) {
+      this.logger.warn({ err: error }, 'redis cluster QUIT failed while closing the engine');
+      this.commands.disconnect();
+    }
+  }
+
+  publish(event: EncodedTaskEvent, options?: { dedupe?: DedupeKey }): Promise<PublishResult> {
+    return this.store.publish(event, options);
+  }
+
+  latest(taskId: string): Promise<TaskState | null> {
+    return this.store.latest(taskId);
+  }
+
+  snapshot(taskId: string): Promise<TaskSnapshot | null> {
+    return this.store.snapshot(taskId);
+  }
+
+  history(taskId: string, limit: number): Promise<HistoryPage | null> {
+    return this.store.history(taskId, limit);
+  }
+
+  replay(taskId: string, afterOffset: number, limit: number): Promise<ReplayResult | null> {
+    return this.store.replay(taskId, afterOffset, limit);
+  }
+
+  stats(): Promise<TaskStats> {
+    return this.store.stats();
+  }
+
+  async cleanupOldHistory(): Promise<number> {
+    const [removed] = await Promise.all([this.store.cleanupOldHistory(), this.nodes.prune()]);
+    return removed;
+  }
+
+  subscribe(channel: string, listener: ChannelListener): Promise<void> {
+    return this.subscriber.subscribe(channel, listener);
+  }
+
+  unsubscribe(channel: string, listener: ChannelListener): Promise<void> {
+    return this.subscriber.unsubscribe(channel, listener);
+  }
+
+  /** SPUBLISH on the channel's shard; resolves to the subscriber connections there that received it. */
+  broadcast(channel: string, frame: string | Buffer): Promise<number> {
+    return redisCall(`publish on ${channel}`, async () => Number(await this.commands.spublish(channel, frame)));
+  }
+
+  onLinkChange(listener: (event: LinkEvent) => void): () => void {
+    return this.subscriber.onLinkChange(listener);
+  }
+
+  reportNode(report: NodeReport, ttlSeconds: number): Promise<void> {
+    return this.nodes.reportNode(report, ttlSeconds);
+  }
+
+  removeNode(nodeId: string): Promise<void> {
+    return this.nodes.removeNode(nodeId);
+  }
+
+  connectionStats(): Promise<ConnectionStats> {
+    return this.nodes.connectionStats();
+  }
+
+  saveSession(clientId: string, session: ConnectionSession, ttlSeconds: number): Promise<void> {
+    return this.sessions.saveSession(clientId, session, ttlSeconds);
+  }
+
+  saveSessions(sessions: ReadonlyArray<{ clientId: string; session: ConnectionSession }>, ttlSeconds: number): Promise<void> {
+    return this.sessions.saveSessions(sessions, ttlSeconds);
+  }
+
+  touchSessions(clientIds: readonly string[], ttlSeconds: number): Promise<void> {
+    return this.sessions.touchSessions(clientIds, ttlSeconds);
+  }
+
+  loadSession(clientId: string): Promise<ConnectionSession | null> {
+    return this.sessions.loadSession(clientId);
+  }
+}

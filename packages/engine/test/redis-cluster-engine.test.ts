@@ -1,0 +1,181 @@
+/**
+ * The Redis engine on a Redis Cluster (3 masters, 3 replicas, started by the run's global setup): the
+ * contract suite, plus what only a cluster has: one slot per task, SPUBLISH kept on the owning shard,
+ * one subscriber connection per master, and channels moved when their slot moves.
+ */
+import calculateSlot from 'cluster-key-slot';
+import { taskChannel, userChannel } from '@taskpulse/protocol';
+import { waitFor } from '@taskpulse/testkit';
+import { Cluster, Redis } from 'ioredis';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import {
+  createRedisClusterEngine,
+  createRedisEngineForUrl,
+  parseRedisClusterUrl,
+  RedisClusterEngine,
+  RedisEngine,
+  type RedisClusterEngineOptions,
+} from '../src/index';
+import { runEngineContract } from './engine-contract';
+import { completeEvent, offsetsOf, progressEvent, published, randomPrefix, randomTaskId, range, recorder, startEvent } from './engine-test-helpers';
+import { testLogger } from './redis-test-helpers';
+
+const opened: Array<{ close(): Promise<unknown> }> = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((item) => item.close()));
+});
+
+function clusterUrl(): string {
+  return inject('redisClusterUrl');
+}
+
+async function clusterEngine(prefix: string, options: Partial<RedisClusterEngineOptions> = {}): Promise<RedisClusterEngine> {
+  const engine = createRedisClusterEngine({ url: clusterUrl(), prefix, logger: testLogger, ...options });
+  opened.push(engine);
+  await engine.ready();
+  return engine;
+}
+
+function rawCluster(): Cluster {
+  const client = new Cluster(parseRedisClusterUrl(clusterUrl()).nodes);
+  opened.push({ close: () => client.quit().catch(() => client.disconnect()) });
+  return client;
+}
+
+/** A plain connection to the master that serves `key`'s slot now. */
+async function ownerOf(cluster: Cluster, key: string): Promise<Redis> {
+  await waitFor('cluster slots', () => cluster.status === 'ready' && cluster.slots.length > 0);
+  const node = cluster.slots[calculateSlot(key)]![0]!;
+  const [host, port] = node.split(':');
+  const client = new Redis({ host, port: Number(port) });
+  opened.push({ close: () => client.quit().catch(() => client.disconnect()) });
+  return client;
+}
+
+runEngineContract('redis cluster', (prefix) => clusterEngine(prefix));
+
+describe('redis cluster engine', () => {
+  it('is chosen by a redis+cluster:// URL, and the URL is checked', () => {
+    const engine = createRedisEngineForUrl(clusterUrl(), { prefix: randomPrefix(), logger: testLogger });
+    opened.push(engine);
+    expect(engine).toBeInstanceOf(RedisClusterEngine);
+    expect(engine.kind).toBe('redis-cluster');
+    const single = createRedisEngineForUrl(inject('redisUrl'), { prefix: randomPrefix(), logger: testLogger });
+    opened.push(single);
+    expect(single).toBeInstanceOf(RedisEngine);
+    expect(parseRedisClusterUrl('rediss+cluster://u%40x:p%3Aw@a.example:7000,[::1]:7001/')).toEqual({
+      nodes: [
+        { host: 'a.example', port: 7000 },
+        { host: '::1', port: 7001 },
+      ],
+      username: 'u@x',
+      password: 'p:w',
+      tls: true,
+    });
+    expect(() => parseRedisClusterUrl('redis+cluster://a:7000,b')).toThrow(/"b" is not host:port/);
+    expect(() => parseRedisClusterUrl('redis://a:7000')).toThrow(/expected a Redis Cluster URL/);
+  });
+
+  it('keeps every key of a task in the slot of its channel and publishes with SPUBLISH on that shard', async () => {
+    const prefix = randomPrefix();
+    const engine = await clusterEngine(prefix);
+    const taskId = randomTaskId();
+    const channel = taskChannel(prefix, taskId);
+    const raw = rawCluster();
+    const owner = await ownerOf(raw, channel);
+    const sub = new Redis(owner.options.port!, owner.options.host!);
+    opened.push({ close: () => sub.quit().catch(() => sub.disconnect()) });
+    const received: Buffer[] = [];
+    sub.on('smessageBuffer', (_channel: Buffer, frame: Buffer) => received.push(frame));
+    await sub.ssubscribe(channel);
+    const frames = [
+      published(await engine.publish(startEvent(taskId, 'u-1'))).frame,
+      published(await engine.publish(progressEvent(taskId, 50))).frame,
+      published(await engine.publish(completeEvent(taskId))).frame,
+    ];
+    await waitFor('3 sharded frames', () => received.length === 3);
+    expect(received).toEqual(frames);
+    const slot = calculateSlot(channel);
+    expect(calculateSlot(`${channel}:h`)).toBe(slot);
+    expect(calculateSlot(`${channel}:m`)).toBe(slot);
+    expect(await owner.exists(`${channel}:h`, `${channel}:m`)).toBe(2);
+    // a plain SUBSCRIBE (cluster-wide pub/sub) sees nothing: the frame never left its shard's channel space
+    expect(await owner.call('PUBSUB', 'SHARDNUMSUB', channel)).toEqual([channel, 1]);
+  });
+
+  it('subscribes channels on the master that owns each, one connection per master, and delivers all', async () => {
+    const prefix = randomPrefix();
+    const engine = await clusterEngine(prefix);
+    const publisher = await clusterEngine(prefix);
+    const raw = rawCluster();
+    await waitFor('cluster slots', () => raw.status === 'ready' && raw.slots.length > 0);
+    // tasks until every master owns at least one of them
+    const tasks: string[] = [];
+    const masters = new Set<string>();
+    while (masters.size < 3 || tasks.length < 12) {
+      const taskId = randomTaskId();
+      tasks.push(taskId);
+      masters.add(raw.slots[calculateSlot(taskChannel(prefix, taskId))]![0]!);
+    }
+    const rec = recorder();
+    await Promise.all(tasks.map((taskId) => engine.subscribe(taskChannel(prefix, taskId), rec.listener)));
+    const user = recorder();
+    await engine.subscribe(userChannel(prefix, 'u-1'), user.listener);
+    expect(engine.subscriberConnections()).toBe(3);
+    for (const taskId of tasks) for (const i of range(1, 3)) await publisher.publish(progressEvent(taskId, i));
+    expect(await publisher.broadcast(userChannel(prefix, 'u-1'), 'hello')).toBe(1);
+    await rec.waitForCount(tasks.length * 3);
+    await user.waitForCount(1);
+    for (const taskId of tasks) {
+      const mine = rec.frames.filter((_, i) => rec.channels[i] === taskChannel(prefix, taskId));
+      expect(offsetsOf(mine)).toEqual([1, 2, 3]);
+    }
+    expect(user.frames[0]!.toString()).toBe('hello');
+    await Promise.all(tasks.map((taskId) => engine.unsubscribe(taskChannel(prefix, taskId), rec.listener)));
+    const owner = await ownerOf(raw, taskChannel(prefix, tasks[0]!));
+    expect(await owner.call('PUBSUB', 'SHARDNUMSUB', taskChannel(prefix, tasks[0]!))).toEqual([taskChannel(prefix, tasks[0]!), 0]);
+  });
+
+  it('moves a channel when its slot migrates to another master and reports lost, then restored', async () => {
+    const prefix = randomPrefix();
+    const engine = await clusterEngine(prefix);
+    const publisher = await clusterEngine(prefix);
+    const raw = rawCluster();
+    const taskId = randomTaskId();
+    const channel = taskChannel(prefix, taskId);
+    const slot = calculateSlot(channel);
+    const rec = recorder();
+    const events: string[] = [];
+    engine.onLinkChange((event) => events.push(event));
+    await engine.subscribe(channel, rec.listener);
+    await publisher.publish(progressEvent(taskId, 1));
+    await rec.waitForCount(1);
+
+    const source = await ownerOf(raw, channel);
+    const ids = await Promise.all(
+      raw.nodes('master').map(async (node) => ({ node, id: (await node.call('CLUSTER', 'MYID')) as string })),
+    );
+    const sourceId = (await source.call('CLUSTER', 'MYID')) as string;
+    const destination = ids.find(({ id }) => id !== sourceId)!;
+    // the documented manual migration of one slot (keys first, then ownership on both sides)
+    await destination.node.call('CLUSTER', 'SETSLOT', slot, 'IMPORTING', sourceId);
+    await source.call('CLUSTER', 'SETSLOT', slot, 'MIGRATING', destination.id);
+    const destinationPort = destination.node.options.port!;
+    for (;;) {
+      const keys = (await source.call('CLUSTER', 'GETKEYSINSLOT', slot, 100)) as string[];
+      if (keys.length === 0) break;
+      await source.call('MIGRATE', '127.0.0.1', destinationPort, '', 0, 5000, 'KEYS', ...keys);
+    }
+    await destination.node.call('CLUSTER', 'SETSLOT', slot, 'NODE', destination.id);
+    await source.call('CLUSTER', 'SETSLOT', slot, 'NODE', destination.id);
+
+    await waitFor('lost then restored', () => events.join() === 'lost,restored', 15_000);
+    expect(engine.isReady()).toBe(true);
+    published(await publisher.publish(progressEvent(taskId, 2)));
+    await rec.waitForCount(2);
+    expect(offsetsOf(rec.frames)).toEqual([1, 2]);
+    const moved = new Redis(destinationPort, '127.0.0.1');
+    opened.push({ close: () => moved.quit().catch(() => moved.disconnect()) });
+    expect(await moved.call('PUBSUB', 'SHARDNUMSUB', channel)).toEqual([channel, 1]);
+  });
+});
