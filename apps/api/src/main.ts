@@ -7,7 +7,8 @@
  */
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createRedisEngine } from '@taskpulse/engine';
+import { createRedisEngineForUrl } from '@taskpulse/engine';
+import { bullmqRedisFor } from '@taskpulse/reporter';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { apiAuthFrom } from './api-auth';
 import { build } from './build';
@@ -26,20 +27,24 @@ async function main(): Promise<void> {
     logger.warn('AUTH_MODE=jwt without API_KEYS or API_KEYS_FILE: every publish, broadcast, demo and stats call is refused');
   }
   logger.info({ authMode: config.auth.mode, apiKeys: config.apiKeys.entries.map((key) => key.id), rateLimitPerMinute: config.rateLimitPerMinute }, 'auth settings');
-  const engine = createRedisEngine({ url: config.redisUrl!, prefix: config.keyPrefix, logger });
+  const engine = createRedisEngineForUrl(config.redisUrl!, { prefix: config.keyPrefix, logger });
   await engine.ready(ENGINE_WAIT_MS).catch((error: unknown) => {
     logger.warn({ err: error }, 'redis is not ready yet; the API answers 503 until it is');
   });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'taskpulse_api_' });
+  const bullmq = bullmqRedisFor(config.redisUrl!);
   const demoJobs = createQueueDemoJobs({
-    connection: { url: config.redisUrl! },
+    connection: bullmq.connection,
+    prefix: bullmq.prefix,
     queueName: config.demoQueue,
     logger: logger.child({ component: 'demo-queue' }),
   });
   const app = await build({
     engine,
     redisUrl: config.redisUrl,
+    bullmqConnection: bullmq.connection,
+    bullmqPrefix: bullmq.prefix,
     bridgeQueues: config.bridgeQueues,
     demoJobs,
     cleanupIntervalMs: config.cleanupIntervalMs,
@@ -53,6 +58,7 @@ async function main(): Promise<void> {
   exitOnSignals(logger, 'closing the api', async () => {
     await app.close();
     await demoJobs.close();
+    await bullmq.close();
     await engine.close();
   });
 

@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { createRedisEngine } from '@taskpulse/engine';
+import { createRedisEngineForUrl } from '@taskpulse/engine';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { limitsFromSettings, loadGatewayConfig } from './config';
 import { createGateway } from './gateway';
@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const config = configOrExit('gateway', () => loadGatewayConfig(process.env));
   const logger = pino({ name: 'gateway', level: config.logLevel });
   logger.info({ authMode: config.auth.mode, allowedOrigins: config.auth.allowedOrigins, jwtKey: config.auth.jwt?.key.kind }, 'auth settings');
-  const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger });
+  const engine = createRedisEngineForUrl(config.redisUrl, { prefix: config.keyPrefix, logger });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const gateway = createGateway({

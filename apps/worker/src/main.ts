@@ -3,8 +3,8 @@
  * through the Redis engine. Prints `worker ready: …` once consuming; SIGTERM/SIGINT let active jobs
  * finish, then close. Env: REDIS_URL (required), KEY_PREFIX, QUEUE_NAME, CONCURRENCY, STEP_DELAY_MS, LOG_LEVEL.
  */
-import { createRedisEngine } from '@taskpulse/engine';
-import { createReporter } from '@taskpulse/reporter';
+import { createRedisEngineForUrl } from '@taskpulse/engine';
+import { bullmqRedisFor, createReporter } from '@taskpulse/reporter';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { pino } from 'pino';
 import { loadWorkerConfig } from './config';
@@ -14,9 +14,11 @@ import { startVideoWorker } from './video-worker';
 async function main(): Promise<void> {
   const config = configOrExit('worker', () => loadWorkerConfig(process.env));
   const logger = pino({ name: 'taskpulse-worker', level: config.logLevel });
-  const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger });
+  const engine = createRedisEngineForUrl(config.redisUrl, { prefix: config.keyPrefix, logger });
+  const bullmq = bullmqRedisFor(config.redisUrl);
   const worker = startVideoWorker({
-    connection: { url: config.redisUrl },
+    connection: bullmq.connection,
+    prefix: bullmq.prefix,
     reporter: createReporter(engine),
     logger,
     queueName: config.queueName,
@@ -26,6 +28,7 @@ async function main(): Promise<void> {
 
   exitOnSignals(logger, 'closing the worker (finishing active jobs)', async () => {
     await worker.close();
+    await bullmq.close();
     await engine.close();
   });
 

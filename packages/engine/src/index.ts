@@ -6,5 +6,5 @@ export type { EngineLogger } from './engine-logger';
 export { ScriptCode } from './script-codes';
 export { sumNodeReports } from './shared';
 export { createRedisClusterEngine, RedisClusterEngine, type RedisClusterEngineOptions } from './redis-cluster-engine';
-export { isRedisClusterUrl, parseRedisClusterUrl, type RedisClusterTarget } from './redis-cluster-url';
+export { clusterNodeOptions, isRedisClusterUrl, parseRedisClusterUrl, type RedisClusterTarget } from './redis-cluster-url';
 export { createRedisEngineForUrl, type RedisEngineForUrlOptions } from './redis-engine-for-url';

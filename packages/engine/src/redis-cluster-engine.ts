@@ -29,7 +29,7 @@ import { defaultEngineLogger, type EngineLogger } from './engine-logger';
 import { EngineUnavailableError } from './errors';
 import { redisCall } from './redis-call';
 import { RedisClusterSubscriber } from './redis-cluster-subscriber';
-import { parseRedisClusterUrl } from './redis-cluster-url';
+import { clusterNodeOptions, parseRedisClusterUrl } from './redis-cluster-url';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './redis-engine';
 import { RedisNodeRegistry } from './redis-node-registry';
 import { RedisSessionStore } from './redis-session-store';
@@ -80,9 +80,7 @@ export class RedisClusterEngine implements Engine {
     const target = parseRedisClusterUrl(options.url);
     const nodeOptions: RedisOptions = {
       commandTimeout: DEFAULT_COMMAND_TIMEOUT_MS,
-      ...(target.username === undefined ? {} : { username: target.username }),
-      ...(target.password === undefined ? {} : { password: target.password }),
-      ...(target.tls ? { tls: {} } : {}),
+      ...clusterNodeOptions(target),
       ...options.redisOptions,
     };
     this.commands = new Cluster(target.nodes, {

@@ -4,6 +4,8 @@
  * so every process points at a cluster through the REDIS_URL it already reads.
  */
 
+import type { RedisOptions } from 'ioredis';
+
 /** The nodes and credentials a cluster URL names. */
 export interface RedisClusterTarget {
   nodes: Array<{ host: string; port: number }>;
@@ -46,4 +48,13 @@ export function parseRedisClusterUrl(url: string): RedisClusterTarget {
     target.nodes.push({ host: found[1]!.replace(/^\[|\]$/g, ''), port });
   }
   return target;
+}
+
+/** The options every node connection needs for `target`: its credentials and TLS. */
+export function clusterNodeOptions(target: RedisClusterTarget): RedisOptions {
+  return {
+    ...(target.username === undefined ? {} : { username: target.username }),
+    ...(target.password === undefined ? {} : { password: target.password }),
+    ...(target.tls ? { tls: {} } : {}),
+  };
 }
