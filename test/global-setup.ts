@@ -4,16 +4,8 @@
  * Cluster of 3 masters and 3 replicas: REDIS_CLUSTER_URL when set, else a private one (about 2 s to start).
  */
 import type { TestProject } from 'vitest/node';
-import type {} from 'vitest';
+import type {} from '@taskpulse/testkit/engines'; // declares the provided `redisUrl` and `redisClusterUrl`
 import { startRedisCluster, startRedisServer } from '@taskpulse/testkit';
-
-declare module 'vitest' {
-  export interface ProvidedContext {
-    redisUrl: string;
-    /** `redis+cluster://host:port,…` of the run's Redis Cluster. */
-    redisClusterUrl: string;
-  }
-}
 
 export default async function setup(project: TestProject) {
   const stops: Array<() => Promise<void>> = [];

@@ -6,8 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createRedisEngine, type Engine } from '@taskpulse/engine';
 import { createReporter, type ProgressReporter } from '@taskpulse/reporter';
-import { freePort, runConnectSnippet, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
-import { connectClient, type TestClient } from './ws-client';
+import { freePort, runConnectSnippet, startTsProcess, waitFor, type ManagedProcess, connectClient, type TestClient } from '@taskpulse/testkit';
 
 const root = new URL('../../', import.meta.url).pathname;
 const HEARTBEAT_MS = 300;

@@ -9,10 +9,9 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
-import { freePort, waitFor } from '@taskpulse/testkit';
+import { freePort, waitFor, connectClient, type TestClient } from '@taskpulse/testkit';
 import { createGateway, type Gateway } from '../../apps/gateway/src/index';
 import { build } from '../../apps/api/src/build';
-import { connectClient, type TestClient } from './ws-client';
 
 const logger = pino({ level: 'silent' });
 let cleanup: Array<() => Promise<unknown>> = [];

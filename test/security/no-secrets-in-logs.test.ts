@@ -5,9 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort, startTsProcess, type ManagedProcess } from '@taskpulse/testkit';
+import { freePort, startTsProcess, type ManagedProcess, connectClient } from '@taskpulse/testkit';
 import { JWT_ENV, KEYS, mintToken } from '../support/auth-fixtures';
-import { connectClient } from '../e2e/ws-client';
 
 const root = new URL('../../', import.meta.url).pathname;
 const processes: ManagedProcess[] = [];

@@ -5,8 +5,8 @@ import { Queue, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { createRedisEngine, type RedisEngine } from '@taskpulse/engine';
 import { waitFor } from '@taskpulse/testkit';
+import { uniquePrefix, testLogger } from '@taskpulse/testkit/engines';
 import { build } from '../src/build';
-import { randomPrefix, silentLogger } from './engines';
 
 let app: FastifyInstance | undefined;
 let engine: RedisEngine | undefined;
@@ -23,9 +23,9 @@ afterEach(async () => {
 it('reports a plain BullMQ job of a bridged queue', async () => {
   const url = inject('redisUrl');
   const queueName = `plain${randomUUID().slice(0, 8)}`;
-  engine = createRedisEngine({ url, prefix: randomPrefix(), logger: silentLogger });
+  engine = createRedisEngine({ url, prefix: uniquePrefix(), logger: testLogger });
   await engine.ready();
-  app = await build({ engine, redisUrl: url, bridgeQueues: [queueName], logger: silentLogger });
+  app = await build({ engine, redisUrl: url, bridgeQueues: [queueName], logger: testLogger });
   await app.ready();
   expect(app.bridges.map((b) => b.queueName)).toEqual([queueName]);
   await Promise.all(app.bridges.map((b) => b.ready()));

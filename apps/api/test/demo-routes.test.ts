@@ -10,7 +10,7 @@ import { Queue } from 'bullmq';
 import { EngineUnavailableError } from '@taskpulse/engine';
 import { build } from '../src/build';
 import { createQueueDemoJobs, type DemoJobInput, type DemoJobs } from '../src/index';
-import { silentLogger } from './engines';
+import { testLogger } from '@taskpulse/testkit/engines';
 
 const TASK_ID = /^video-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -89,7 +89,7 @@ describe('demo jobs through an injected DemoJobs', () => {
   });
 
   it("maps the DemoJobs' failure like any other: an engine that is down is a 503", async () => {
-    app = await build({ demoJobs: recordingJobs(new EngineUnavailableError('redis is down')), logger: silentLogger });
+    app = await build({ demoJobs: recordingJobs(new EngineUnavailableError('redis is down')), logger: testLogger });
     const res = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: {} });
     expect(res.statusCode).toBe(503);
     expect(res.json().error.code).toBe('unavailable');
@@ -100,10 +100,10 @@ describe('createQueueDemoJobs', () => {
   it('puts the job on the BullMQ queue with the task id as job id', async () => {
     const url = inject('redisUrl');
     const queueName = `q${randomUUID().slice(0, 8)}`;
-    const demoJobs = createQueueDemoJobs({ connection: { url }, queueName, logger: silentLogger });
+    const demoJobs = createQueueDemoJobs({ connection: { url }, queueName, logger: testLogger });
     const queue = new Queue(queueName, { connection: { url } });
     closers.push(() => demoJobs.close(), () => queue.obliterate({ force: true }).then(() => queue.close()));
-    app = await build({ demoJobs, logger: silentLogger });
+    app = await build({ demoJobs, logger: testLogger });
 
     const res = await app.inject({ method: 'POST', url: '/api/v1/demo/jobs', payload: { user_id: 'user-123', fail_at_step: 2 } });
     expect(res.statusCode).toBe(202);

@@ -2,9 +2,9 @@
 import { describe, expect, inject, it } from 'vitest';
 import { createMemoryEngine } from '@taskpulse/engine';
 import { freePort } from '@taskpulse/testkit';
+import { uniquePrefix } from '@taskpulse/testkit/engines';
 import { Registry } from 'prom-client';
 import { build } from '../src/build';
-import { randomPrefix } from './engines';
 
 describe('health and metrics', () => {
   it('answers /healthz and /readyz while the engine is ready', async () => {
@@ -34,13 +34,13 @@ describe('health and metrics', () => {
   });
 
   it('closes an engine it created but not one passed in', async () => {
-    const mine = createMemoryEngine({ prefix: randomPrefix() });
+    const mine = createMemoryEngine({ prefix: uniquePrefix() });
     const withMine = await build({ engine: mine });
     await withMine.close();
     expect(mine.isReady()).toBe(true);
     await mine.close();
 
-    const created = await build({ redisUrl: inject('redisUrl'), prefix: randomPrefix() });
+    const created = await build({ redisUrl: inject('redisUrl'), prefix: uniquePrefix() });
     const engine = created.engine;
     expect(engine.kind).toBe('redis');
     await created.close();
@@ -49,7 +49,7 @@ describe('health and metrics', () => {
 
   it('answers 503 while Redis is unreachable', async () => {
     const deadUrl = `redis://127.0.0.1:${await freePort()}`;
-    const app = await build({ redisUrl: deadUrl, prefix: randomPrefix(), bridgeQueues: [] });
+    const app = await build({ redisUrl: deadUrl, prefix: uniquePrefix(), bridgeQueues: [] });
     expect((await app.inject('/readyz')).statusCode).toBe(503);
     const res = await app.inject({ method: 'POST', url: '/api/v1/tasks/t/start', payload: {} });
     expect(res.statusCode).toBe(503);

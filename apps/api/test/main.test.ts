@@ -1,7 +1,7 @@
 /** The API's cluster entry point as a real process: configuration errors, listening on Redis, SIGTERM. */
-import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { freePort, startTsProcess, type ManagedProcess } from '@taskpulse/testkit';
+import { uniquePrefix } from '@taskpulse/testkit/engines';
 
 const main = new URL('../src/main.ts', import.meta.url).pathname;
 const processes: ManagedProcess[] = [];
@@ -33,7 +33,7 @@ describe('api main.ts', () => {
 
   it('listens, serves over real HTTP, and exits 0 on SIGTERM', async () => {
     const port = await freePort();
-    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const prefix = uniquePrefix();
     const api = startTsProcess(main, { REDIS_URL: inject('redisUrl'), PORT: String(port), KEY_PREFIX: prefix, LOG_LEVEL: 'warn', AUTH_MODE: 'insecure' });
     processes.push(api);
     await api.waitForOutput(/api listening on/, 30_000);

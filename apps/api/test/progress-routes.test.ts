@@ -5,7 +5,7 @@ import type { Engine, TaskSnapshot } from '@taskpulse/engine';
 import { encodeTaskEvent } from '@taskpulse/protocol';
 import { createReporter, type ProgressReporter } from '@taskpulse/reporter';
 import { build } from '../src/build';
-import { ENGINE_CASES } from './engines';
+import { ENGINE_MATRIX, closeEngines } from '@taskpulse/testkit/engines';
 
 /**
  * The progress body as the API built it before it was concatenated: every field JSON.parsed, defaults for
@@ -32,20 +32,20 @@ function parsedAndSerialised(snapshot: TaskSnapshot): string {
 
 const TRICKY = 'ünïcödé 😀 "quoted" back\\slash\nnew line\ttab \u2028 \u0001 </script> },{"x":1}';
 
-describe.each(ENGINE_CASES)('progress routes on the $name engine', (engineCase) => {
+describe.each(ENGINE_MATRIX)('progress routes on the $name engine', (backend) => {
   let engine: Engine;
   let reporter: ProgressReporter;
   let app: FastifyInstance;
 
   beforeEach(async () => {
-    engine = await engineCase.open();
+    engine = await backend.open();
     reporter = createReporter(engine);
     app = await build({ engine });
   });
 
   afterEach(async () => {
     await app.close();
-    await engine.close();
+    await closeEngines();
   });
 
   const get = (url: string) => app.inject({ method: 'GET', url });

@@ -4,20 +4,20 @@ import type { FastifyInstance } from 'fastify';
 import type { Engine } from '@taskpulse/engine';
 import { projectChannel, userChannel } from '@taskpulse/protocol';
 import { build } from '../src/build';
-import { ENGINE_CASES } from './engines';
+import { ENGINE_MATRIX, openEngine, closeEngines } from '@taskpulse/testkit/engines';
 
-describe.each(ENGINE_CASES)('publish routes on the $name engine', (engineCase) => {
+describe.each(ENGINE_MATRIX)('publish routes on the $name engine', (backend) => {
   let engine: Engine;
   let app: FastifyInstance;
 
   beforeEach(async () => {
-    engine = await engineCase.open();
+    engine = await backend.open();
     app = await build({ engine });
   });
 
   afterEach(async () => {
     await app.close();
-    await engine.close();
+    await closeEngines();
   });
 
   const post = (url: string, payload?: unknown) =>
@@ -158,7 +158,7 @@ describe.each(ENGINE_CASES)('publish routes on the $name engine', (engineCase) =
 
 describe('publish routes when the engine is unavailable', () => {
   it('answers 503 unavailable and writes nothing', async () => {
-    const engine = await ENGINE_CASES[0]!.open();
+    const engine = await openEngine('memory');
     const app = await build({ engine });
     await engine.close();
     const res = await app.inject({ method: 'POST', url: '/api/v1/tasks/t/start', payload: {} });

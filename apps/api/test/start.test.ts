@@ -5,8 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import { freePort, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
-import { connectClient, type TestClient } from '../../../test/e2e/ws-client';
+import { freePort, startTsProcess, waitFor, type ManagedProcess, connectClient, type TestClient } from '@taskpulse/testkit';
 
 const startFile = new URL('../../start.ts', import.meta.url).pathname;
 const STEPS = ['下载视频', '视频转码', '生成缩略图', '上传视频'];

@@ -4,21 +4,21 @@ import type { FastifyInstance } from 'fastify';
 import type { Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
 import { waitFor } from '@taskpulse/testkit';
+import { ENGINE_MATRIX, closeEngines } from '@taskpulse/testkit/engines';
 import { build } from '../src/build';
-import { ENGINE_CASES } from './engines';
 
-describe.each(ENGINE_CASES)('stats routes on the $name engine', (engineCase) => {
+describe.each(ENGINE_MATRIX)('stats routes on the $name engine', (backend) => {
   let engine: Engine;
   let app: FastifyInstance;
 
   beforeEach(async () => {
-    engine = await engineCase.open();
+    engine = await backend.open();
     app = await build({ engine });
   });
 
   afterEach(async () => {
     await app.close();
-    await engine.close();
+    await closeEngines();
   });
 
   it('counts tasks by status', async () => {

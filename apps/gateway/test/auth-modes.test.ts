@@ -8,15 +8,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { readAuthSettings } from '@taskpulse/auth';
-import { freePort } from '@taskpulse/testkit';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { createEngine, newPrefix } from './support/engines';
-import { closeAllClients, connectClient, refusedUpgrade } from './support/ws-client';
+import { freePort, connectClient, refusedUpgrade } from '@taskpulse/testkit';
+import { openEngine } from '@taskpulse/testkit/engines';
+import { closeAll, startGateway } from './support/gateways';
 
 const servers: Server[] = [];
 
 afterEach(async () => {
-  await closeAllClients();
   await closeAll();
   await Promise.all(servers.splice(0).map((s) => new Promise((resolve) => s.close(resolve))));
 });
@@ -40,7 +38,7 @@ function upgradeStatus(url: string, headers: Record<string, string>): Promise<nu
 
 describe('insecure mode', () => {
   it('allows every origin by default, and only ALLOWED_ORIGINS when set', async () => {
-    const engine = closeLater(await createEngine('memory', newPrefix()));
+    const engine = await openEngine('memory');
     const open = await startGateway({ engine });
     expect(await upgradeStatus(open.wsUrl('user_id=u1'), { origin: 'https://anywhere.example' })).toBe(101);
     const listed = await startGateway({ engine, auth: readAuthSettings({ AUTH_MODE: 'insecure', ALLOWED_ORIGINS: 'https://app.example' }) });
@@ -50,7 +48,7 @@ describe('insecure mode', () => {
   });
 
   it('answers a refresh with bad_request: no tokens are used', async () => {
-    const engine = closeLater(await createEngine('memory', newPrefix()));
+    const engine = await openEngine('memory');
     const running = await startGateway({ engine });
     const client = await connectClient(running.wsUrl('user_id=u1'));
     client.send({ action: 'refresh', token: 'a.b.c', request_id: 'r1' });
@@ -68,7 +66,7 @@ describe('jwt mode with a JWKS', () => {
     const jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
     const token = await new SignJWT({ sub: 'user-j' }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setExpirationTime('1m').sign(pair.privateKey);
 
-    const engine = closeLater(await createEngine('memory', newPrefix()));
+    const engine = await openEngine('memory');
     const good = await startGateway({ engine, auth: readAuthSettings({ AUTH_MODE: 'jwt', JWT_JWKS_URL: jwksUrl }) });
     const client = await connectClient(good.wsUrl(`token=${token}`));
     expect(client.frames[0]!.payload.user_id).toBe('user-j');

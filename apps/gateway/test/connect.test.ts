@@ -1,21 +1,17 @@
 /** Connecting: the connected frame, identity validation, the guide's own client snippets, and the HTTP routes. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Registry } from 'prom-client';
-import { waitFor } from '@taskpulse/testkit';
+import { waitFor, connectClient, refusedUpgrade, runConnectSnippet, runReconnectSnippet } from '@taskpulse/testkit';
+import { ENGINE_MATRIX, openEngine } from '@taskpulse/testkit/engines';
 import { encodeBroadcastFrame, taskChannel, userChannel } from '@taskpulse/protocol';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient, refusedUpgrade } from './support/ws-client';
-import { createEngine, ENGINE_KINDS, instrument, newPrefix, progress, publish } from './support/engines';
-import { runConnectSnippet, runReconnectSnippet } from '@taskpulse/testkit';
+import { closeAllAfterEach, startGateway } from './support/gateways';
+import { instrument, progress, publish } from './support/engines';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
-describe.each(ENGINE_KINDS)('connecting (%s engine)', (kind) => {
+describe.each(ENGINE_MATRIX)('connecting ($name engine)', (backend) => {
   async function setup() {
-    const engine = closeLater(instrument(await createEngine(kind, newPrefix())));
+    const engine = instrument(await backend.open());
     return { engine, ...(await startGateway({ engine })) };
   }
 
@@ -139,7 +135,7 @@ describe.each(ENGINE_KINDS)('connecting (%s engine)', (kind) => {
 
 describe('HTTP routes', () => {
   it('serves /healthz, /readyz (503 once the engine is down) and /metrics with the gateway metrics', async () => {
-    const engine = await createEngine('memory', newPrefix());
+    const engine = await openEngine('memory');
     const { httpUrl, wsUrl } = await startGateway({ engine });
     expect((await fetch(httpUrl('/healthz'))).status).toBe(200);
     const ready = await fetch(httpUrl('/readyz'));
@@ -171,7 +167,7 @@ describe('HTTP routes', () => {
   });
 
   it('answers other routes with a JSON 404, or hands them to the fallback', async () => {
-    const engine = closeLater(await createEngine('memory', newPrefix()));
+    const engine = await openEngine('memory');
     const plain = await startGateway({ engine });
     const missing = await fetch(plain.httpUrl('/api/v1/progress/x'));
     expect(missing.status).toBe(404);

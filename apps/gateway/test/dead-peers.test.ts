@@ -3,21 +3,18 @@
  * is paused, is closed with 4001 heartbeat_lost within two ping intervals and holds nothing afterwards;
  * a client that answers stays connected however quiet it is.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@taskpulse/testkit';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient, type TestClient } from './support/ws-client';
-import { createEngine, instrument, newPrefix } from './support/engines';
+import { describe, expect, it } from 'vitest';
+import { waitFor, connectClient, type TestClient } from '@taskpulse/testkit';
+import { openEngine } from '@taskpulse/testkit/engines';
+import { closeAllAfterEach, startGateway } from './support/gateways';
+import { instrument } from './support/engines';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
 const INTERVAL_S = 0.4;
 
 async function setup() {
-  const engine = closeLater(instrument(await createEngine('memory', newPrefix())));
+  const engine = instrument(await openEngine('memory'));
   return { engine, ...(await startGateway({ engine, limits: { pingIntervalSeconds: INTERVAL_S } })) };
 }
 

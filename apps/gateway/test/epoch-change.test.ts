@@ -5,14 +5,12 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { waitFor } from '@taskpulse/testkit';
+import { waitFor, type Frame } from '@taskpulse/testkit';
 import { closeAll } from './support/gateways';
-import { closeAllClients, type Frame } from './support/ws-client';
 import { progress, publish } from './support/engines';
 import { privateRedisGateway, stopPrivateRedis } from './support/private-redis-gateway';
 
 afterEach(async () => {
-  await closeAllClients();
   await closeAll();
   await stopPrivateRedis();
 });

@@ -3,23 +3,20 @@
  * must see its snapshot, then the ack, then every later offset exactly once. Reads are slowed down at
  * random, so frames published during the subscribe window are held and released, not lost or doubled.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@taskpulse/testkit';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient, type TestClient } from './support/ws-client';
-import { createEngine, ENGINE_KINDS, instrument, newPrefix, progress, publish } from './support/engines';
+import { describe, expect, it } from 'vitest';
+import { waitFor, connectClient, type TestClient } from '@taskpulse/testkit';
+import { ENGINE_MATRIX } from '@taskpulse/testkit/engines';
+import { closeAllAfterEach, startGateway } from './support/gateways';
+import { instrument, progress, publish } from './support/engines';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
 const EVENTS = 200;
 const CLIENTS = 20;
 
-describe.each(ENGINE_KINDS)('subscribe during a publish storm (%s engine)', (kind) => {
+describe.each(ENGINE_MATRIX)('subscribe during a publish storm ($name engine)', (backend) => {
   it(`gives each of ${CLIENTS} clients a contiguous run of offsets after its snapshot`, async () => {
-    const engine = closeLater(instrument(await createEngine(kind, newPrefix())));
+    const engine = instrument(await backend.open());
     engine.delayReads(8);
     const { wsUrl } = await startGateway({ engine });
     const taskId = 'task-storm';

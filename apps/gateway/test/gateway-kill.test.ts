@@ -4,30 +4,22 @@
  * SESSION_REFRESH_MS, gets the rest of the stream with no gap and the terminal status. Frames sent after
  * the last refresh may come twice (at least once): bounded by about one refresh interval of frames.
  */
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { freePort, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient } from './support/ws-client';
-import { createEngine, newPrefix, progress, publish } from './support/engines';
+import { describe, expect, inject, it } from 'vitest';
+import { freePort, waitFor, connectClient } from '@taskpulse/testkit';
+import { openEngine, uniquePrefix } from '@taskpulse/testkit/engines';
+import { closeAllAfterEach, startGatewayProcess, startGateway } from './support/gateways';
+import { progress, publish } from './support/engines';
 
-const mainFile = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const processes: ManagedProcess[] = [];
-
-afterEach(async () => {
-  await closeAllClients();
-  await Promise.all(processes.splice(0).map((p) => p.kill()));
-  await closeAll();
-});
+closeAllAfterEach();
 
 const REFRESH_MS = 200;
 const EVERY_MS = 5;
 
 describe('a gateway killed with SIGKILL', () => {
   it('loses nothing: the client resumes on another gateway with no gap and gets the terminal status', async () => {
-    const prefix = newPrefix();
+    const prefix = uniquePrefix();
     const port = await freePort();
-    const child = startTsProcess(mainFile, {
+    const child = startGatewayProcess({
       REDIS_URL: inject('redisUrl'),
       AUTH_MODE: 'insecure',
       KEY_PREFIX: prefix,
@@ -36,9 +28,8 @@ describe('a gateway killed with SIGKILL', () => {
       SESSION_REFRESH_MS: String(REFRESH_MS),
       LOG_LEVEL: 'warn',
     });
-    processes.push(child);
     await child.waitForOutput(/gateway listening on \S+/);
-    const engine = closeLater(await createEngine('redis', prefix));
+    const engine = await openEngine('redis', prefix);
     await waitFor('ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
 
     const taskId = 'task-killed';
@@ -61,7 +52,7 @@ describe('a gateway killed with SIGKILL', () => {
     const before = client.taskFrames(taskId).filter((f) => f.type === 'progress').map((f) => f.offset as number);
 
     // A fresh node whose first connection is a resume (upgraded after the session read: see Connection.opened).
-    const other = await startGateway({ engine: closeLater(await createEngine('redis', prefix)), limits: { sessionRefreshMs: REFRESH_MS } });
+    const other = await startGateway({ engine: await openEngine('redis', prefix), limits: { sessionRefreshMs: REFRESH_MS } });
     const back = await connectClient(other.wsUrl(`old_client_id=${client.clientId}`));
     expect(back.frames[0]!.payload.restored_tasks).toEqual([taskId]);
     await new Promise((r) => setTimeout(r, 200));

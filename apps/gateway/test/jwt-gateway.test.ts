@@ -6,11 +6,11 @@
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateKeyPair, SignJWT } from 'jose';
-import { freePort, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
+import { freePort, startTsProcess, waitFor, type ManagedProcess, closeAllClients, connectClient, refusedUpgrade, upgradeAnswer, type TestClient } from '@taskpulse/testkit';
+import { openEngine, uniquePrefix } from '@taskpulse/testkit/engines';
 import type { Engine } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
-import { closeAllClients, connectClient, refusedUpgrade, upgradeAnswer, type TestClient } from './support/ws-client';
-import { createEngine, newPrefix, progress, publish } from './support/engines';
+import { progress, publish } from './support/engines';
 
 const mainFile = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 const SECRET = 'jwt-gateway-test-secret-0123456789abcdef';
@@ -46,7 +46,7 @@ async function subscribeAnswer(client: TestClient, taskId: string) {
 }
 
 beforeAll(async () => {
-  const prefix = newPrefix();
+  const prefix = uniquePrefix();
   // A free port can be taken by another process before the gateway binds it (the gateway then exits with a
   // listen error, as it binds exclusively): try another port, at most three times.
   for (let attempt = 1; ; attempt++) {
@@ -71,7 +71,7 @@ beforeAll(async () => {
       if (attempt === 3 || !/could not listen/.test(gateway.output())) throw error;
     }
   }
-  engine = await createEngine('redis', prefix);
+  engine = await openEngine('redis', prefix);
   await waitFor('ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
 });
 
@@ -133,7 +133,7 @@ describe('jwt mode: the upgrade', { retry: 2 }, () => {
     expect(connected.payload).toMatchObject({ user_id: 'user-a', project_id: 'proj-a' });
     // Broadcasts reach it for its user and for every project of the token.
     const reporter = createReporter(engine);
-    const extraProject = newPrefix();
+    const extraProject = uniquePrefix();
     await waitFor('the project channel live', async () => (await reporter.broadcastToProject('proj-extra', extraProject, { progress: 5 })) > 0);
     await client.next((f) => f.scope === 'project' && f.task_id === extraProject);
     // The user channel is joined by its own engine call: wait until it is live too.
@@ -173,7 +173,7 @@ describe('jwt mode: the upgrade', { retry: 2 }, () => {
 
 describe('jwt mode: per-task authorization', { retry: 2 }, () => {
   it('lets a connection subscribe to its user’s, its projects’ and its granted tasks only; foreign and unknown tasks get the same forbidden', async () => {
-    const run = newPrefix();
+    const run = uniquePrefix();
     const own = `${run}-own`;
     const ofProject = `${run}-project`;
     const foreignUser = `${run}-foreign-user`;
@@ -211,7 +211,7 @@ describe('jwt mode: per-task authorization', { retry: 2 }, () => {
   });
 
   it('refuses a second user the first user’s task the same way over another connection', async () => {
-    const taskId = `${newPrefix()}-private`;
+    const taskId = `${uniquePrefix()}-private`;
     await publish(engine, { kind: 'start', taskId, userId: 'user-a', projectId: 'proj-a' });
     const other = await connectClient(wsUrl(`token=${await token({ sub: 'user-b', project_id: 'proj-b' })}`));
     const answer = await subscribeAnswer(other, taskId);

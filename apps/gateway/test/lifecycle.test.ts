@@ -1,19 +1,16 @@
 /** Connection lifecycles: closes mid-subscribe, node reports, drain, slow consumers and broadcasts. */
-import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@taskpulse/testkit';
+import { describe, expect, it } from 'vitest';
+import { waitFor, connectClient, type Frame } from '@taskpulse/testkit';
+import { ENGINE_MATRIX, openEngine, uniquePrefix } from '@taskpulse/testkit/engines';
 import { encodeBroadcastFrame, projectChannel, taskChannel, userChannel } from '@taskpulse/protocol';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient, type Frame } from './support/ws-client';
-import { createEngine, ENGINE_KINDS, instrument, newPrefix, progress, publish } from './support/engines';
+import { closeAllAfterEach, startGateway } from './support/gateways';
+import { instrument, progress, publish } from './support/engines';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
-describe.each(ENGINE_KINDS)('lifecycle (%s engine)', (kind) => {
+describe.each(ENGINE_MATRIX)('lifecycle ($name engine)', (backend) => {
   async function setup(options: Parameters<typeof startGateway>[0] extends infer O ? Partial<O> : never = {}) {
-    const engine = closeLater(instrument(await createEngine(kind, newPrefix())));
+    const engine = instrument(await backend.open());
     return { engine, ...(await startGateway({ engine, ...options })) };
   }
 
@@ -167,12 +164,12 @@ describe.each(ENGINE_KINDS)('lifecycle (%s engine)', (kind) => {
 
 describe('two gateway nodes on one Redis', () => {
   it('delivers one publish to clients on both nodes', async () => {
-    const prefix = newPrefix();
+    const prefix = uniquePrefix();
     const [engineA, engineB, publisher] = await Promise.all([
-      createEngine('redis', prefix),
-      createEngine('redis', prefix),
-      createEngine('redis', prefix),
-    ]).then((engines) => engines.map(closeLater));
+      openEngine('redis', prefix),
+      openEngine('redis', prefix),
+      openEngine('redis', prefix),
+    ]);
     const nodeA = await startGateway({ engine: engineA!, nodeId: 'node-a' });
     const nodeB = await startGateway({ engine: engineB!, nodeId: 'node-b' });
     const taskId = 'task-two-nodes';

@@ -1,21 +1,12 @@
 /** The configuration reader, and main.ts as a real process: listen line, a client, SIGTERM drain, exit 0. */
-import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, inject, it } from 'vitest';
-import { freePort, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
+import { describe, expect, inject, it } from 'vitest';
+import { freePort, waitFor, connectClient } from '@taskpulse/testkit';
+import { openEngine, uniquePrefix } from '@taskpulse/testkit/engines';
 import { ConfigError } from '@taskpulse/config';
 import { loadGatewayConfig, readGatewaySettings } from '../src/index';
-import { closeAll, closeLater } from './support/gateways';
-import { closeAllClients, connectClient } from './support/ws-client';
-import { createEngine, newPrefix } from './support/engines';
+import { closeAllAfterEach, startGatewayProcess } from './support/gateways';
 
-const mainFile = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-const processes: ManagedProcess[] = [];
-
-afterEach(async () => {
-  await closeAllClients();
-  await Promise.all(processes.splice(0).map((p) => p.kill()));
-  await closeAll();
-});
+closeAllAfterEach();
 
 function configError(env: Record<string, string>): ConfigError {
   try {
@@ -72,17 +63,16 @@ describe('configuration', () => {
 
 describe('main.ts', () => {
   it('exits 1 naming the variable when the configuration is bad', async () => {
-    const child = startTsProcess(mainFile, { REDIS_URL: '', PORT: '1' });
-    processes.push(child);
+    const child = startGatewayProcess({ REDIS_URL: '', PORT: '1' });
     await child.waitForOutput(/REDIS_URL must be a Redis URL/);
     await waitFor('exit', () => child.child.exitCode !== null);
     expect(child.child.exitCode).toBe(1);
   });
 
   it('listens, reports itself, and drains on SIGTERM: clients get 1012, the report goes, exit 0', async () => {
-    const prefix = newPrefix();
+    const prefix = uniquePrefix();
     const port = await freePort();
-    const child = startTsProcess(mainFile, {
+    const child = startGatewayProcess({
       REDIS_URL: inject('redisUrl'),
       KEY_PREFIX: prefix,
       PORT: String(port),
@@ -92,9 +82,8 @@ describe('main.ts', () => {
       LOG_LEVEL: 'warn',
       AUTH_MODE: 'insecure',
     });
-    processes.push(child);
     expect(await child.waitForOutput(/gateway listening on \S+/)).toBe(`gateway listening on 127.0.0.1:${port}`);
-    const engine = closeLater(await createEngine('redis', prefix));
+    const engine = await openEngine('redis', prefix);
     await waitFor('ready', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200);
     const client = await connectClient(`ws://127.0.0.1:${port}/api/v1/ws?user_id=u1`);
     await waitFor('node report', async () => (await engine.connectionStats()).by_user.u1 === 1);

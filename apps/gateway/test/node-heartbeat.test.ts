@@ -2,13 +2,13 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryEngine, type NodeReport } from '@taskpulse/engine';
 import { waitFor } from '@taskpulse/testkit';
+import { uniquePrefix, testLogger } from '@taskpulse/testkit/engines';
 import { createGatewayMetrics } from '../src/metrics';
 import { NodeCounts, startNodeHeartbeat } from '../src/node-heartbeat';
-import { newPrefix, silentLogger } from './support/engines';
 
 describe('node heartbeat on change', () => {
   it('reports a burst of changes in few coalesced reports, the last one carrying the final counts', async () => {
-    const engine = createMemoryEngine({ prefix: newPrefix() });
+    const engine = createMemoryEngine({ prefix: uniquePrefix() });
     const reports: NodeReport[] = [];
     const reportNode = engine.reportNode.bind(engine);
     engine.reportNode = async (report, ttl) => {
@@ -17,7 +17,7 @@ describe('node heartbeat on change', () => {
       return reportNode(report, ttl);
     };
     const counts = new NodeCounts();
-    const heartbeat = startNodeHeartbeat({ engine, nodeId: 'n1', counts, intervalMs: 60_000, coalesceMs: 100, metrics: createGatewayMetrics(), logger: silentLogger });
+    const heartbeat = startNodeHeartbeat({ engine, nodeId: 'n1', counts, intervalMs: 60_000, coalesceMs: 100, metrics: createGatewayMetrics(), logger: testLogger });
     await waitFor('the first report', () => reports.length === 1);
     const started = Date.now();
     for (let i = 0; i < 50; i++) {

@@ -6,15 +6,13 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { waitFor } from '@taskpulse/testkit';
+import { waitFor, type Frame, type TestClient } from '@taskpulse/testkit';
 import { EngineUnavailableError, type RedisEngine } from '@taskpulse/engine';
 import { closeAll, type RunningGateway } from './support/gateways';
-import { closeAllClients, type Frame, type TestClient } from './support/ws-client';
 import { progress, publish } from './support/engines';
 import { privateRedisGateway, stopPrivateRedis, type PrivateRedisGateway } from './support/private-redis-gateway';
 
 afterEach(async () => {
-  await closeAllClients();
   await closeAll();
   await stopPrivateRedis();
 });

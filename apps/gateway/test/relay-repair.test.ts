@@ -3,23 +3,20 @@
  * arrive while the link is "lost" or while the repair reads are held, then sent once, in order, after the
  * frames the repair read from history; nothing twice, nothing missing.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@taskpulse/testkit';
+import { describe, expect, it } from 'vitest';
+import { waitFor, connectClient } from '@taskpulse/testkit';
+import { openEngine } from '@taskpulse/testkit/engines';
 import type { MemoryEngine } from '@taskpulse/engine';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient } from './support/ws-client';
-import { createEngine, instrument, newPrefix, progress, publish } from './support/engines';
+import { closeAllAfterEach, startGateway } from './support/gateways';
+import { instrument, progress, publish } from './support/engines';
 import { taskChannel } from '@taskpulse/protocol';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
 describe('task relay repair (memory engine)', () => {
   it('sends held live frames once, after the frames the repair read, in order', async () => {
-    const inner = (await createEngine('memory', newPrefix())) as MemoryEngine;
-    const engine = closeLater(instrument(inner));
+    const inner = (await openEngine('memory')) as MemoryEngine;
+    const engine = instrument(inner);
     const { wsUrl, gateway } = await startGateway({ engine });
     const taskId = 'task-relay';
     await publish(engine, { kind: 'start', taskId });
@@ -52,7 +49,7 @@ describe('task relay repair (memory engine)', () => {
   });
 
   it('drops a frame the repair already sent when its PUBLISH reaches the subscriber link late', async () => {
-    const engine = closeLater((await createEngine('memory', newPrefix())) as MemoryEngine);
+    const engine = (await openEngine('memory')) as MemoryEngine;
     const { wsUrl } = await startGateway({ engine });
     const taskId = 'task-late';
     await publish(engine, { kind: 'start', taskId });

@@ -4,17 +4,14 @@
  * missed, then live frames; no gap, no duplicate; history too short → the current state with
  * `recovered: false`, the terminal status included; the guide's own resubscribe adds nothing twice.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@taskpulse/testkit';
-import { closeAll, closeLater, startGateway, type RunningGateway } from './support/gateways';
-import { closeAllClients, connectClient, type Frame, type TestClient } from './support/ws-client';
-import { createEngine, ENGINE_KINDS, newPrefix, progress, publish } from './support/engines';
+import { describe, expect, it } from 'vitest';
+import { waitFor, connectClient, type Frame, type TestClient } from '@taskpulse/testkit';
+import { ENGINE_MATRIX, openReplicas, uniquePrefix } from '@taskpulse/testkit/engines';
+import { closeAllAfterEach, startGateway, type RunningGateway } from './support/gateways';
+import { progress, publish } from './support/engines';
 import type { Engine } from '@taskpulse/engine';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
 const FAST = { limits: { sessionRefreshMs: 50 } };
 
@@ -23,12 +20,11 @@ function events(client: TestClient, taskId: string): Frame[] {
   return client.taskFrames(taskId).filter((f) => f.type === 'progress' || f.type === 'status');
 }
 
-describe.each(ENGINE_KINDS)('session restore (%s engine)', (kind) => {
+describe.each(ENGINE_MATRIX)('session restore ($name engine)', (backend) => {
   /** Two gateways on one store: for Redis, each with its own engine, as two nodes would be. */
   async function twoGateways(): Promise<{ engine: Engine; a: RunningGateway; b: RunningGateway }> {
-    const prefix = newPrefix();
-    const engine = closeLater(await createEngine(kind, prefix));
-    const other = kind === 'memory' ? engine : closeLater(await createEngine(kind, prefix));
+    const prefix = uniquePrefix();
+    const [engine, other] = await openReplicas(backend, prefix);
     return { engine, a: await startGateway({ engine, ...FAST }), b: await startGateway({ engine: other, ...FAST }) };
   }
 
@@ -112,8 +108,8 @@ describe.each(ENGINE_KINDS)('session restore (%s engine)', (kind) => {
   });
 
   it('restores nothing for a session that expired, and keeps unsubscribed tasks out of the session', async () => {
-    const prefix = newPrefix();
-    const engine = closeLater(await createEngine(kind, prefix));
+    const prefix = uniquePrefix();
+    const engine = await backend.open(prefix);
     const gw = await startGateway({ engine, limits: { sessionRefreshMs: 50, sessionTtlSeconds: 1 } });
     const client = await connectClient(gw.wsUrl('user_id=u-x'));
     client.send({ action: 'subscribe', task_id: 'keep', request_id: 'k' });

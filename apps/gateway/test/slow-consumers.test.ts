@@ -3,17 +3,14 @@
  * keeps its connection, and once it reads again gets every status, the newest progress of each task,
  * broadcasts in order, and increasing offsets; a healthy client beside it gets every frame.
  */
-import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@taskpulse/testkit';
+import { describe, expect, it } from 'vitest';
+import { waitFor, connectClient, type Frame, type TestClient } from '@taskpulse/testkit';
+import { ENGINE_MATRIX } from '@taskpulse/testkit/engines';
 import { encodeBroadcastFrame, userChannel } from '@taskpulse/protocol';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient, type Frame, type TestClient } from './support/ws-client';
-import { createEngine, ENGINE_KINDS, instrument, newPrefix, progress, publish } from './support/engines';
+import { closeAllAfterEach, startGateway } from './support/gateways';
+import { instrument, progress, publish } from './support/engines';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
 type RawSocket = { pause(): void; resume(): void };
 const rawSocket = (client: TestClient) => (client.ws as unknown as { _socket: RawSocket })._socket;
@@ -29,9 +26,9 @@ async function metric(url: string, name: string): Promise<number> {
   return line === undefined ? Number.NaN : Number(line.slice(name.length + 1));
 }
 
-describe.each(ENGINE_KINDS)('slow consumers (%s engine)', (kind) => {
+describe.each(ENGINE_MATRIX)('slow consumers ($name engine)', (backend) => {
   it('conflates progress for a paused reader, never a status or a broadcast, and rejoins the topics once it reads', async () => {
-    const engine = closeLater(instrument(await createEngine(kind, newPrefix())));
+    const engine = instrument(await backend.open());
     const { wsUrl, httpUrl, gateway } = await startGateway({
       engine,
       limits: { maxBackpressureBytes: 8 << 20, softBackpressureBytes: 16 * 1024, backpressureCheckMs: 20 },
@@ -122,7 +119,7 @@ describe.each(ENGINE_KINDS)('slow consumers (%s engine)', (kind) => {
   });
 
   it('subscribes and unsubscribes a socket while it is slow, exactly: state, ack, then newer frames only', async () => {
-    const engine = closeLater(instrument(await createEngine(kind, newPrefix())));
+    const engine = instrument(await backend.open());
     const { wsUrl, httpUrl } = await startGateway({
       engine,
       limits: { maxBackpressureBytes: 8 << 20, softBackpressureBytes: 16 * 1024, backpressureCheckMs: 20 },
@@ -173,7 +170,7 @@ describe.each(ENGINE_KINDS)('slow consumers (%s engine)', (kind) => {
   });
 
   it('still closes with 4000 a slow socket whose waiting broadcasts pass the hard limit', async () => {
-    const engine = closeLater(instrument(await createEngine(kind, newPrefix())));
+    const engine = instrument(await backend.open());
     const { wsUrl, httpUrl, gateway } = await startGateway({
       engine,
       limits: { maxBackpressureBytes: 256 * 1024, softBackpressureBytes: 16 * 1024, backpressureCheckMs: 20 },

@@ -1,25 +1,22 @@
 /** Subscribing: snapshot, ack and live frames in order, resume by offset and epoch, unsubscribe, limits. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { taskChannel } from '@taskpulse/protocol';
-import { waitFor } from '@taskpulse/testkit';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient, type Frame, type TestClient } from './support/ws-client';
+import { waitFor, connectClient, type Frame, type TestClient } from '@taskpulse/testkit';
+import { ENGINE_MATRIX, uniquePrefix, closeWithEngines } from '@taskpulse/testkit/engines';
+import { closeAllAfterEach, startGateway } from './support/gateways';
 import { createMemoryEngine } from '@taskpulse/engine';
-import { createEngine, ENGINE_KINDS, instrument, newPrefix, progress, publish } from './support/engines';
+import { instrument, progress, publish } from './support/engines';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
 /** Frames of a task that are task events (progress or status), as offsets. */
 function offsets(frames: Frame[]): number[] {
   return frames.filter((f) => f.type === 'progress' || f.type === 'status').map((f) => f.offset);
 }
 
-describe.each(ENGINE_KINDS)('subscribing (%s engine)', (kind) => {
+describe.each(ENGINE_MATRIX)('subscribing ($name engine)', (backend) => {
   async function setup(limits = {}) {
-    const engine = closeLater(instrument(await createEngine(kind, newPrefix())));
+    const engine = instrument(await backend.open());
     const running = await startGateway({ engine, limits });
     return { engine, ...running, connect: (query = 'user_id=u1') => connectClient(running.wsUrl(query)) };
   }
@@ -267,7 +264,7 @@ describe.each(ENGINE_KINDS)('subscribing (%s engine)', (kind) => {
 describe('subscribing across an epoch change (memory engine, moved clock)', () => {
   it('delivers a restarted task to a subscriber still waiting for its first newer frame', async () => {
     let now = Date.now();
-    const engine = closeLater(instrument(createMemoryEngine({ prefix: newPrefix(), now: () => now })));
+    const engine = closeWithEngines(instrument(createMemoryEngine({ prefix: uniquePrefix(), now: () => now })));
     const { wsUrl } = await startGateway({ engine });
     const taskId = 'task-reborn';
     const first = await publish(engine, { kind: 'start', taskId });

@@ -6,24 +6,21 @@
  * TCP connection is destroyed; the guide's reconnect (`old_client_id` only) must bring `completed`.
  */
 import type { Socket } from 'node:net';
-import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '@taskpulse/testkit';
+import { describe, expect, it } from 'vitest';
+import { waitFor, connectClient } from '@taskpulse/testkit';
+import { openEngine } from '@taskpulse/testkit/engines';
 import type { ConnectionSession } from '@taskpulse/engine';
 import { capToSaved } from '../src/session-keeper';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient } from './support/ws-client';
-import { createEngine, newPrefix, progress, publish } from './support/engines';
+import { closeAllAfterEach, startGateway } from './support/gateways';
+import { progress, publish } from './support/engines';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
 // Retried: a connection upgraded after an await (here the session read) is sometimes never greeted: the open
 // bug in the README's known issues.
 describe('session of a socket closed with unsent bytes', { retry: 2 }, () => {
   it('a paused reader whose TCP connection dies gets the completed status on a reconnect with old_client_id only', async () => {
-    const engine = closeLater(await createEngine('redis', newPrefix()));
+    const engine = await openEngine('redis');
     // A high hard limit so the gateway does not close the socket itself (4000): the peer's TCP dies first.
     const limits = { sessionRefreshMs: 50, backpressureCheckMs: 50, maxBackpressureBytes: 256 << 20 };
     const gateway = await startGateway({ engine, limits });

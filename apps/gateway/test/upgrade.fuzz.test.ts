@@ -10,6 +10,7 @@ import { connect } from 'node:net';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort, startTsProcess, type ManagedProcess } from '@taskpulse/testkit';
+import { uniquePrefix } from '@taskpulse/testkit/engines';
 import { ERROR_CODES } from '@taskpulse/protocol';
 import { JWT_ENV, mintToken } from '../../../test/support/auth-fixtures';
 
@@ -69,7 +70,7 @@ describe('the upgrade under fuzz (jwt gateway process)', () => {
     gateway = startTsProcess(main, {
       ...JWT_ENV,
       REDIS_URL: inject('redisUrl'),
-      KEY_PREFIX: `fz${randomUUID().slice(0, 8)}`,
+      KEY_PREFIX: uniquePrefix(),
       PORT: String(port),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',

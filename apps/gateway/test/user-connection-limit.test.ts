@@ -1,21 +1,18 @@
 /** Connections per user on one node: the one over the limit is refused at upgrade with 429; others are not affected. */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createMemoryEngine } from '@taskpulse/engine';
-import { waitFor } from '@taskpulse/testkit';
+import { waitFor, connectClient, refusedUpgrade } from '@taskpulse/testkit';
+import { closeWithEngines } from '@taskpulse/testkit/engines';
 import { readAuthSettings } from '@taskpulse/auth';
-import { closeAll, closeLater, startGateway } from './support/gateways';
-import { closeAllClients, connectClient, refusedUpgrade } from './support/ws-client';
+import { closeAllAfterEach, startGateway } from './support/gateways';
 import { resolveLimits } from '../src/options';
 import { JWT_SECRET, mintToken } from '../../../test/support/auth-fixtures';
 
-afterEach(async () => {
-  await closeAllClients();
-  await closeAll();
-});
+closeAllAfterEach();
 
 describe('connections per user', () => {
   it('refuses the third connection of a user at a limit of 2 (insecure mode), and accepts again after one closes', async () => {
-    const { gateway, wsUrl } = await startGateway({ engine: closeLater(createMemoryEngine({ prefix: 'cpu' })), limits: { connectionsPerUser: 2 } });
+    const { gateway, wsUrl } = await startGateway({ engine: closeWithEngines(createMemoryEngine({ prefix: 'cpu' })), limits: { connectionsPerUser: 2 } });
     const first = await connectClient(wsUrl('user_id=u-1'));
     await connectClient(wsUrl('user_id=u-1&project_id=p-1'));
     const refused = await refusedUpgrade(wsUrl('user_id=u-1'));
@@ -35,7 +32,7 @@ describe('connections per user', () => {
 
   it('counts the token user in jwt mode', async () => {
     const auth = readAuthSettings({ AUTH_MODE: 'jwt', JWT_SECRET });
-    const { wsUrl } = await startGateway({ engine: closeLater(createMemoryEngine({ prefix: 'cpu2' })), auth, limits: { connectionsPerUser: 1 } });
+    const { wsUrl } = await startGateway({ engine: closeWithEngines(createMemoryEngine({ prefix: 'cpu2' })), auth, limits: { connectionsPerUser: 1 } });
     await connectClient(wsUrl(`token=${await mintToken('alice')}`));
     expect((await refusedUpgrade(wsUrl(`token=${await mintToken('alice', { project_id: 'p-9' })}`))).status).toBe(429);
     await connectClient(wsUrl(`token=${await mintToken('bob')}`));

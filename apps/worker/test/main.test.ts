@@ -4,6 +4,7 @@ import { afterEach, describe, expect, inject, it } from 'vitest';
 import { Queue, QueueEvents } from 'bullmq';
 import { createRedisEngine } from '@taskpulse/engine';
 import { startTsProcess, type ManagedProcess } from '@taskpulse/testkit';
+import { uniquePrefix } from '@taskpulse/testkit/engines';
 import { pino } from 'pino';
 import { sequence } from './history';
 
@@ -35,7 +36,7 @@ describe('worker main.ts', () => {
 
   it('consumes its queue until SIGTERM', async () => {
     const url = inject('redisUrl');
-    const prefix = `t${randomUUID().slice(0, 8)}`;
+    const prefix = uniquePrefix();
     const queueName = `q${randomUUID().slice(0, 8)}`;
     const worker = startTsProcess(main, { REDIS_URL: url, KEY_PREFIX: prefix, QUEUE_NAME: queueName, STEP_DELAY_MS: '5', LOG_LEVEL: 'warn', AUTH_MODE: 'insecure' });
     processes.push(worker);

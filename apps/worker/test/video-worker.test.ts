@@ -7,6 +7,7 @@ import { createReporter } from '@taskpulse/reporter';
 import { pino } from 'pino';
 import { startVideoWorker, type VideoJobData, type VideoResult } from '../src/index';
 import { sequence } from './history';
+import { uniquePrefix } from '@taskpulse/testkit/engines';
 
 const silent = pino({ level: 'silent' });
 
@@ -19,7 +20,7 @@ describe('startVideoWorker on a real queue', () => {
   beforeEach(async () => {
     const url = inject('redisUrl');
     const queueName = `q${randomUUID().slice(0, 8)}`;
-    engine = createRedisEngine({ url, prefix: `t${randomUUID().slice(0, 8)}`, logger: silent });
+    engine = createRedisEngine({ url, prefix: uniquePrefix(), logger: silent });
     await engine.ready();
     queue = new Queue(queueName, { connection: { url } });
     events = new QueueEvents(queueName, { connection: { url } });

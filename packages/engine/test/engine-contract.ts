@@ -8,7 +8,7 @@ import type { Engine } from '../src/index';
 import { pubSubAndNodeCases } from './engine-contract-pubsub';
 import { readCases } from './engine-contract-reads';
 import { storeCases } from './engine-contract-store';
-import { randomPrefix } from './engine-test-helpers';
+import { uniquePrefix } from '@taskpulse/testkit/engines';
 
 /** Makes an engine on `prefix`; two engines made with one prefix share their data where the engine can. */
 export type EngineFactory = (prefix: string) => Promise<Engine>;
@@ -33,7 +33,7 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
       },
     };
     beforeEach(() => {
-      prefix = randomPrefix();
+      prefix = uniquePrefix();
     });
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((engine) => engine.close()));

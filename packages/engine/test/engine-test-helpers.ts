@@ -11,11 +11,6 @@ import { readFrameOffset } from '@taskpulse/protocol/node';
 import { waitFor } from '@taskpulse/testkit';
 import type { ChannelListener, Engine, PublishResult } from '../src/index';
 
-/** A fresh key prefix, so that tests never see each other's keys. */
-export function randomPrefix(): string {
-  return `t${randomUUID().slice(0, 8)}`;
-}
-
 /** A fresh task id. */
 export function randomTaskId(): string {
   return `task-${randomUUID().slice(0, 8)}`;

@@ -1,10 +1,7 @@
-/** The memory engine: the contract suite, plus expiry driven by its injectable clock. */
+/** The memory engine beyond the contract suite (engine-contract.test.ts): expiry driven by its injectable clock. */
 import { describe, expect, it } from 'vitest';
 import { createMemoryEngine } from '../src/index';
-import { runEngineContract } from './engine-contract';
 import { ExpectedTask, progressEvent, publishChecked, published, randomTaskId, startEvent } from './engine-test-helpers';
-
-runEngineContract('memory', async (prefix) => createMemoryEngine({ prefix }));
 
 describe('memory engine expiry', () => {
   const DAY_MS = 86_400_000;

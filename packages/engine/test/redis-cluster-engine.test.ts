@@ -1,44 +1,30 @@
 /**
- * The Redis engine on a Redis Cluster (3 masters, 3 replicas, started by the run's global setup): the
- * contract suite, plus what only a cluster has: one slot per task, SPUBLISH kept on the owning shard,
+ * The Redis engine on a Redis Cluster (3 masters, 3 replicas, started by the run's global setup) beyond
+ * the contract suite (engine-contract.test.ts runs it on the matrix's `redis-cluster`): what only a cluster has: one slot per task, SPUBLISH kept on the owning shard,
  * one subscriber connection per master, and channels moved when their slot moves.
  */
 import calculateSlot from 'cluster-key-slot';
 import { taskChannel, userChannel } from '@taskpulse/protocol';
 import { waitFor } from '@taskpulse/testkit';
 import { Cluster, Redis } from 'ioredis';
-import { afterEach, describe, expect, inject, it } from 'vitest';
 import {
-  createRedisClusterEngine,
-  createRedisEngineForUrl,
-  parseRedisClusterUrl,
-  RedisClusterEngine,
-  RedisEngine,
-  type RedisClusterEngineOptions,
-} from '../src/index';
-import { runEngineContract } from './engine-contract';
-import { completeEvent, offsetsOf, progressEvent, published, randomPrefix, randomTaskId, range, recorder, startEvent } from './engine-test-helpers';
-import { testLogger } from './redis-test-helpers';
+  closeEnginesAfterEach,
+  closeWithEngines,
+  openRedisClusterEngine as clusterEngine,
+  testLogger,
+  testRedisClusterUrl as clusterUrl,
+  testRedisUrl,
+  uniquePrefix as randomPrefix,
+} from '@taskpulse/testkit/engines';
+import { describe, expect, it } from 'vitest';
+import { createRedisEngineForUrl, parseRedisClusterUrl, RedisClusterEngine, RedisEngine } from '../src/index';
+import { completeEvent, offsetsOf, progressEvent, published, randomTaskId, range, recorder, startEvent } from './engine-test-helpers';
 
-const opened: Array<{ close(): Promise<unknown> }> = [];
-afterEach(async () => {
-  await Promise.all(opened.splice(0).map((item) => item.close()));
-});
-
-function clusterUrl(): string {
-  return inject('redisClusterUrl');
-}
-
-async function clusterEngine(prefix: string, options: Partial<RedisClusterEngineOptions> = {}): Promise<RedisClusterEngine> {
-  const engine = createRedisClusterEngine({ url: clusterUrl(), prefix, logger: testLogger, ...options });
-  opened.push(engine);
-  await engine.ready();
-  return engine;
-}
+closeEnginesAfterEach();
 
 function rawCluster(): Cluster {
   const client = new Cluster(parseRedisClusterUrl(clusterUrl()).nodes);
-  opened.push({ close: () => client.quit().catch(() => client.disconnect()) });
+  closeWithEngines({ close: () => client.quit().catch(() => client.disconnect()) });
   return client;
 }
 
@@ -48,20 +34,18 @@ async function ownerOf(cluster: Cluster, key: string): Promise<Redis> {
   const node = cluster.slots[calculateSlot(key)]![0]!;
   const [host, port] = node.split(':');
   const client = new Redis({ host, port: Number(port) });
-  opened.push({ close: () => client.quit().catch(() => client.disconnect()) });
+  closeWithEngines({ close: () => client.quit().catch(() => client.disconnect()) });
   return client;
 }
-
-runEngineContract('redis cluster', (prefix) => clusterEngine(prefix));
 
 describe('redis cluster engine', () => {
   it('is chosen by a redis+cluster:// URL, and the URL is checked', () => {
     const engine = createRedisEngineForUrl(clusterUrl(), { prefix: randomPrefix(), logger: testLogger });
-    opened.push(engine);
+    closeWithEngines(engine);
     expect(engine).toBeInstanceOf(RedisClusterEngine);
     expect(engine.kind).toBe('redis-cluster');
-    const single = createRedisEngineForUrl(inject('redisUrl'), { prefix: randomPrefix(), logger: testLogger });
-    opened.push(single);
+    const single = createRedisEngineForUrl(testRedisUrl(), { prefix: randomPrefix(), logger: testLogger });
+    closeWithEngines(single);
     expect(single).toBeInstanceOf(RedisEngine);
     expect(parseRedisClusterUrl('rediss+cluster://u%40x:p%3Aw@a.example:7000,[::1]:7001/')).toEqual({
       nodes: [
@@ -84,7 +68,7 @@ describe('redis cluster engine', () => {
     const raw = rawCluster();
     const owner = await ownerOf(raw, channel);
     const sub = new Redis(owner.options.port!, owner.options.host!);
-    opened.push({ close: () => sub.quit().catch(() => sub.disconnect()) });
+    closeWithEngines({ close: () => sub.quit().catch(() => sub.disconnect()) });
     const received: Buffer[] = [];
     sub.on('smessageBuffer', (_channel: Buffer, frame: Buffer) => received.push(frame));
     await sub.ssubscribe(channel);
@@ -175,7 +159,7 @@ describe('redis cluster engine', () => {
     await rec.waitForCount(2);
     expect(offsetsOf(rec.frames)).toEqual([1, 2]);
     const moved = new Redis(destinationPort, '127.0.0.1');
-    opened.push({ close: () => moved.quit().catch(() => moved.disconnect()) });
+    closeWithEngines({ close: () => moved.quit().catch(() => moved.disconnect()) });
     expect(await moved.call('PUBSUB', 'SHARDNUMSUB', channel)).toEqual([channel, 1]);
   });
 });

@@ -1,10 +1,10 @@
-/** The Redis engine: the contract suite, plus what only Redis has (keys, TTL, stream cap, raw pub/sub, loss). */
+/** The Redis engine beyond the contract suite (engine-contract.test.ts): keys, TTL, stream cap, raw pub/sub, loss. */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { LIMITS, taskChannel } from '@taskpulse/protocol';
 import { waitFor } from '@taskpulse/testkit';
+import { uniquePrefix, closeEnginesAfterEach, testRedisUrl, openRedisEngine, rawRedisClient } from '@taskpulse/testkit/engines';
 import { describe, expect, it } from 'vitest';
-import { runEngineContract } from './engine-contract';
 import {
   completeEvent,
   ExpectedTask,
@@ -12,18 +12,14 @@ import {
   progressEvent,
   publishChecked,
   published,
-  randomPrefix,
   randomTaskId,
   range,
   recorder,
   startEvent,
 } from './engine-test-helpers';
-import { closeAfterEach, rawClient, redisEngine, redisUrl } from './redis-test-helpers';
 
 const run = promisify(execFile);
-closeAfterEach();
-
-runEngineContract('redis', (prefix) => redisEngine(prefix));
+closeEnginesAfterEach();
 
 const keysOf = (prefix: string, taskId: string) => ({
   history: `${prefix}:{t:${taskId}}:h`,
@@ -32,11 +28,11 @@ const keysOf = (prefix: string, taskId: string) => ({
 
 describe('redis engine storage', () => {
   it('sets a 24 h TTL on both keys and caps the stream at exactly 100 entries', async () => {
-    const prefix = randomPrefix();
-    const engine = await redisEngine(prefix);
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix);
     const taskId = randomTaskId();
     await publishChecked(engine, new ExpectedTask(), range(1, 150).map((i) => progressEvent(taskId, i % 100)));
-    const raw = rawClient();
+    const raw = rawRedisClient();
     const keys = keysOf(prefix, taskId);
     for (const key of [keys.history, keys.meta]) {
       const ttl = await raw.ttl(key);
@@ -47,16 +43,16 @@ describe('redis engine storage', () => {
     const [[firstId]] = (await raw.xrange(keys.history, '-', '+', 'COUNT', 1)) as [[string, string[]]];
     expect(firstId).toBe('51-0');
     // the same, as an operator would check it
-    const cli = async (...args: string[]) => (await run('redis-cli', ['-u', redisUrl(), ...args], { timeout: 5000 })).stdout.trim();
+    const cli = async (...args: string[]) => (await run('redis-cli', ['-u', testRedisUrl(), ...args], { timeout: 5000 })).stdout.trim();
     expect(await cli('XLEN', keys.history)).toBe('100');
     expect(Number(await cli('TTL', keys.meta))).toBeGreaterThan(86_000);
   });
 
   it('publishes the exact frame to a plain SUBSCRIBE and stores the same bytes', async () => {
-    const prefix = randomPrefix();
-    const engine = await redisEngine(prefix);
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix);
     const taskId = randomTaskId();
-    const sub = rawClient();
+    const sub = rawRedisClient();
     const received: Buffer[] = [];
     sub.on('messageBuffer', (_channel: Buffer, message: Buffer) => received.push(message));
     await sub.subscribe(taskChannel(prefix, taskId));
@@ -70,7 +66,7 @@ describe('redis engine storage', () => {
     ]);
     await waitFor('3 frames on the raw subscriber', () => received.length === 3);
     expect(received).toEqual(frames);
-    const raw = rawClient();
+    const raw = rawRedisClient();
     const stored = (await raw.xrangeBuffer(keysOf(prefix, taskId).history, '-', '+')).map(([, fields]) => fields[1]);
     expect(stored).toEqual(frames);
     expect(await raw.hgetBuffer(keysOf(prefix, taskId).meta, '_pf')).toEqual(frames[1]);
@@ -78,15 +74,15 @@ describe('redis engine storage', () => {
   });
 
   it('shows the frame to redis-cli SUBSCRIBE as the same text', async () => {
-    const prefix = randomPrefix();
-    const engine = await redisEngine(prefix);
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix);
     const taskId = randomTaskId();
     const channel = taskChannel(prefix, taskId);
-    const cli = spawn('redis-cli', ['-u', redisUrl(), '--raw', 'SUBSCRIBE', channel], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const cli = spawn('redis-cli', ['-u', testRedisUrl(), '--raw', 'SUBSCRIBE', channel], { stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     cli.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     try {
-      const raw = rawClient();
+      const raw = rawRedisClient();
       await waitFor('redis-cli to subscribe', async () => ((await raw.pubsub('NUMSUB', channel)) as [string, number])[1] === 1);
       const { frame } = published(await engine.publish(progressEvent(taskId, 7, { message: 'über "cli"' })));
       await waitFor('the frame in redis-cli output', () => output.split('\n').includes(frame.toString()));
@@ -96,11 +92,11 @@ describe('redis engine storage', () => {
   });
 
   it('starts a new epoch at offset 1 when the keys were lost', async () => {
-    const prefix = randomPrefix();
-    const engine = await redisEngine(prefix);
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix);
     const taskId = randomTaskId();
     const keys = keysOf(prefix, taskId);
-    const raw = rawClient();
+    const raw = rawRedisClient();
     const before = published(await engine.publish(progressEvent(taskId, 1)));
     await engine.publish(progressEvent(taskId, 2));
     await raw.del(keys.history, keys.meta);
@@ -118,12 +114,12 @@ describe('redis engine storage', () => {
   });
 
   it('starts a new epoch after FLUSHDB on its own database', async () => {
-    const url = `${redisUrl()}/7`;
-    const prefix = randomPrefix();
-    const engine = await redisEngine(prefix, { url });
+    const url = `${testRedisUrl()}/7`;
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix, { url });
     const taskId = randomTaskId();
     const before = published(await engine.publish(completeEvent(taskId)));
-    await rawClient(url).flushdb();
+    await rawRedisClient(url).flushdb();
     expect(await engine.stats()).toMatchObject({ tasks: 0 });
     const after = published(await engine.publish(progressEvent(taskId, 10)));
     expect(after).toMatchObject({ offset: 1 });
@@ -132,30 +128,30 @@ describe('redis engine storage', () => {
   });
 
   it('loads the scripts again after SCRIPT FLUSH (NOSCRIPT fallback)', async () => {
-    const engine = await redisEngine(randomPrefix());
+    const engine = await openRedisEngine(uniquePrefix());
     const taskId = randomTaskId();
     await engine.publish(progressEvent(taskId, 1));
     expect((await engine.history(taskId, 10))!.count).toBe(1);
-    await rawClient().script('FLUSH');
+    await rawRedisClient().script('FLUSH');
     expect(published(await engine.publish(progressEvent(taskId, 2))).offset).toBe(2);
-    await rawClient().script('FLUSH');
+    await rawRedisClient().script('FLUSH');
     expect(offsetsOf((await engine.history(taskId, 10))!.frames)).toEqual([2, 1]);
   });
 
   it('refuses a history whose stream holds an entry it did not write, as an internal error naming it', async () => {
-    const prefix = randomPrefix();
-    const engine = await redisEngine(prefix);
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix);
     const taskId = randomTaskId();
     await engine.publish(progressEvent(taskId, 1));
-    await rawClient().xadd(keysOf(prefix, taskId).history, '99-0', 'other', 'x');
+    await rawRedisClient().xadd(keysOf(prefix, taskId).history, '99-0', 'other', 'x');
     await expect(engine.history(taskId, 10)).rejects.toMatchObject({ name: 'EngineError', code: 'internal', message: expect.stringContaining('99-0') });
     expect((await engine.replay(taskId, 0, 1))!.frames).toHaveLength(1);
   });
 
   it('prunes status index entries older than 24 h and stops counting them', async () => {
-    const prefix = randomPrefix();
-    const past = await redisEngine(prefix, { now: () => Date.now() - 25 * 3_600_000 });
-    const engine = await redisEngine(prefix);
+    const prefix = uniquePrefix();
+    const past = await openRedisEngine(prefix, { now: () => Date.now() - 25 * 3_600_000 });
+    const engine = await openRedisEngine(prefix);
     await past.publish(progressEvent(randomTaskId(), 1));
     await past.publish(completeEvent(randomTaskId()));
     await engine.publish(progressEvent(randomTaskId(), 1));
@@ -165,10 +161,10 @@ describe('redis engine storage', () => {
   });
 
   it('gives 4 engines publishing to one task offsets 1..200, each once, agreeing everywhere', async () => {
-    const prefix = randomPrefix();
+    const prefix = uniquePrefix();
     const taskId = randomTaskId();
-    const publishers = await Promise.all(range(1, 4).map(() => redisEngine(prefix)));
-    const watcher = await redisEngine(prefix);
+    const publishers = await Promise.all(range(1, 4).map(() => openRedisEngine(prefix)));
+    const watcher = await openRedisEngine(prefix);
     const rec = recorder();
     await watcher.subscribe(taskChannel(prefix, taskId), rec.listener);
     const results = (

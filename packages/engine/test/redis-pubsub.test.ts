@@ -1,22 +1,22 @@
 /** The Redis engine's subscriber: real SUBSCRIBE/UNSUBSCRIBE counts, races, reconnects and failures. */
 import { taskChannel } from '@taskpulse/protocol';
 import { freePort, waitFor } from '@taskpulse/testkit';
+import { uniquePrefix, testLogger, closeEnginesAfterEach, openRedisEngine, rawRedisClient } from '@taskpulse/testkit/engines';
 import { describe, expect, it } from 'vitest';
 import { createRedisEngine, EngineUnavailableError, type ChannelListener } from '../src/index';
-import { progressEvent, published, randomPrefix, randomTaskId, recorder } from './engine-test-helpers';
-import { closeAfterEach, rawClient, redisEngine, testLogger } from './redis-test-helpers';
+import { progressEvent, published, randomTaskId, recorder } from './engine-test-helpers';
 
-closeAfterEach();
+closeEnginesAfterEach();
 
 async function numsub(channel: string): Promise<number> {
-  const [, count] = (await rawClient().pubsub('NUMSUB', channel)) as [string, number];
+  const [, count] = (await rawRedisClient().pubsub('NUMSUB', channel)) as [string, number];
   return Number(count);
 }
 
 describe('redis engine subscriptions', () => {
   it('SUBSCRIBEs on the first registration and UNSUBSCRIBEs on the last', async () => {
-    const prefix = randomPrefix();
-    const engine = await redisEngine(prefix);
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix);
     const channel = taskChannel(prefix, randomTaskId());
     const [a, b] = [recorder(), recorder()];
     expect(await numsub(channel)).toBe(0);
@@ -35,8 +35,8 @@ describe('redis engine subscriptions', () => {
   });
 
   it('resolves every subscribe to a channel only once its SUBSCRIBE is confirmed', async () => {
-    const prefix = randomPrefix();
-    const engine = await redisEngine(prefix);
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix);
     const channel = taskChannel(prefix, randomTaskId());
     const [a, b] = [recorder(), recorder()];
     const first = engine.subscribe(channel, a.listener);
@@ -46,8 +46,8 @@ describe('redis engine subscriptions', () => {
   });
 
   it('stays subscribed when the last unsubscribe races a new subscribe', async () => {
-    const prefix = randomPrefix();
-    const engine = await redisEngine(prefix);
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix);
     const taskId = randomTaskId();
     const channel = taskChannel(prefix, taskId);
     const [a, b] = [recorder(), recorder()];
@@ -62,8 +62,8 @@ describe('redis engine subscriptions', () => {
   });
 
   it('settles every channel to "subscribed exactly while registered" under random interleavings', async () => {
-    const prefix = randomPrefix();
-    const engine = await redisEngine(prefix);
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix);
     const channels = [1, 2, 3].map((i) => taskChannel(prefix, `race-${i}`));
     const listeners: ChannelListener[] = [() => {}, () => {}, () => {}];
     const counts = new Map<string, number>();
@@ -91,15 +91,15 @@ describe('redis engine subscriptions', () => {
   });
 
   it('resubscribes after the subscriber connection is killed; isReady is false meanwhile', async () => {
-    const prefix = randomPrefix();
+    const prefix = uniquePrefix();
     const name = `sub-test-${prefix}`;
-    const engine = await redisEngine(prefix, { connectionName: name });
+    const engine = await openRedisEngine(prefix, { connectionName: name });
     const taskId = randomTaskId();
     const channel = taskChannel(prefix, taskId);
     const rec = recorder();
     await engine.subscribe(channel, rec.listener);
     expect(engine.isReady()).toBe(true);
-    const admin = rawClient();
+    const admin = rawRedisClient();
     const clients = (await admin.call('CLIENT', 'LIST', 'TYPE', 'pubsub')) as string;
     const line = clients.split('\n').find((l) => l.includes(` name=${name}:sub `));
     expect(line, clients).toBeDefined();
@@ -119,7 +119,7 @@ describe('redis engine failures', () => {
     const port = await freePort();
     const engine = createRedisEngine({
       url: `redis://127.0.0.1:${port}`,
-      prefix: randomPrefix(),
+      prefix: uniquePrefix(),
       logger: testLogger,
       redisOptions: { enableOfflineQueue: false, retryStrategy: () => 1000 },
     });
@@ -141,7 +141,7 @@ describe('redis engine failures', () => {
   });
 
   it('refuses to subscribe after close', async () => {
-    const engine = await redisEngine(randomPrefix());
+    const engine = await openRedisEngine(uniquePrefix());
     const result = published(await engine.publish(progressEvent(randomTaskId(), 1)));
     expect(result.offset).toBe(1);
     await engine.close();

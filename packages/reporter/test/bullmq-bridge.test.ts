@@ -6,11 +6,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import type { Engine } from '@taskpulse/engine';
 import { waitFor } from '@taskpulse/testkit';
+import { type EngineBackend, ENGINE_MATRIX, openReplicas, closeEngines } from '@taskpulse/testkit/engines';
 import type { Job } from 'bullmq';
 import { pino } from 'pino';
 import { createReporter, startBullmqBridge, type BullmqBridge, type BullmqBridgeOptions } from '../src/index';
 import { bullmqFixture, type BullmqFixture } from './bullmq-fixture';
-import { ENGINES, historyOf, randomPrefix, replicaEngines, type EngineFactory } from './engines';
+import { historyOf } from './task-frames';
 
 /** Collects the bridge's log lines, to check that problems are logged with their context. */
 function captureLogs(): { logger: pino.Logger; lines: any[] } {
@@ -28,21 +29,21 @@ async function eventsOf(engine: Engine, taskId: string): Promise<Array<[number, 
   ]);
 }
 
-describe.each(ENGINES)('BullMQ bridge on the $name engine', (factory: EngineFactory) => {
+describe.each(ENGINE_MATRIX)('BullMQ bridge on the $name engine', (backend: EngineBackend) => {
   let engines: [Engine, Engine];
   let engine: Engine;
   let bull: BullmqFixture;
   let logs: ReturnType<typeof captureLogs>;
 
-  beforeEach(() => {
-    engines = replicaEngines(factory, randomPrefix());
+  beforeEach(async () => {
+    engines = await openReplicas(backend);
     engine = engines[0];
     bull = bullmqFixture();
     logs = captureLogs();
   });
   afterEach(async () => {
     await bull.close();
-    await Promise.all([...new Set(engines)].map((e) => e.close()));
+    await closeEngines();
   });
 
   function bridge(options: Partial<BullmqBridgeOptions> & { engine?: Engine } = {}): BullmqBridge {

@@ -5,9 +5,9 @@
 import { afterEach, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { startRedisServer, waitFor, type RedisServer } from '@taskpulse/testkit';
+import { uniquePrefix } from '@taskpulse/testkit/engines';
 import { createRedisEngine, EngineUnavailableError, type RedisEngine } from '@taskpulse/engine';
 import { createReporter } from '../src/index';
-import { randomPrefix } from './engines';
 
 let server: RedisServer | undefined;
 let engine: RedisEngine | undefined;
@@ -26,7 +26,7 @@ async function refusedWithin(call: () => Promise<unknown>): Promise<number> {
 
 it('refuses reports with EngineUnavailableError while Redis is killed or stalled, and reports again after', async () => {
   server = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'always']);
-  engine = createRedisEngine({ url: server.url, prefix: randomPrefix(), logger: pino({ level: 'silent' }) });
+  engine = createRedisEngine({ url: server.url, prefix: uniquePrefix(), logger: pino({ level: 'silent' }) });
   await engine.ready();
   const reporter = createReporter(engine);
   await reporter.notifyTaskStart('job-1');

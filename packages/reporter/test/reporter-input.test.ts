@@ -7,8 +7,9 @@ import { randomUUID } from 'node:crypto';
 import type { Engine } from '@taskpulse/engine';
 import { ProtocolError, projectChannel, taskChannel, userChannel } from '@taskpulse/protocol';
 import { waitFor } from '@taskpulse/testkit';
+import { ENGINE_MATRIX, closeEngines } from '@taskpulse/testkit/engines';
 import { ReporterInputError, createReporter, type ProgressReporter } from '../src/index';
-import { ENGINES, historyOf, randomPrefix, watch } from './engines';
+import { historyOf, watch } from './task-frames';
 
 type Case = [name: string, field: string, problem: RegExp, call: (r: ProgressReporter, taskId: string) => Promise<unknown>];
 
@@ -51,20 +52,20 @@ const BROADCAST_CASES: Case[] = [
   ['missing message object', 'message', /must be an object/, (r, t) => r.broadcastToUser('user-1', t, null as never)],
 ];
 
-describe.each(ENGINES)('bad input on the $name engine', (factory) => {
+describe.each(ENGINE_MATRIX)('bad input on the $name engine', (backend) => {
   let engine: Engine;
   let reporter: ProgressReporter;
   let taskId: string;
   let live: Buffer[];
 
   beforeEach(async () => {
-    engine = factory.create(randomPrefix());
+    engine = await backend.open();
     reporter = createReporter(engine);
     taskId = `task-${randomUUID().slice(0, 8)}`;
     live = await watch(engine, taskChannel(engine.prefix, taskId));
   });
   afterEach(async () => {
-    await engine.close();
+    await closeEngines();
   });
 
   async function expectRefused(call: Promise<unknown>, field: string, problem: RegExp): Promise<ReporterInputError> {

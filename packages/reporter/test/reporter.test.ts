@@ -7,25 +7,26 @@ import { randomUUID } from 'node:crypto';
 import { TaskFinishedError, createMemoryEngine, type Engine } from '@taskpulse/engine';
 import { projectChannel, taskChannel, userChannel } from '@taskpulse/protocol';
 import { waitFor } from '@taskpulse/testkit';
+import { ENGINE_MATRIX, closeEngines } from '@taskpulse/testkit/engines';
 import { createReporter, type ProgressReporter } from '../src/index';
-import { ENGINES, historyOf, randomPrefix, watch } from './engines';
+import { historyOf, watch } from './task-frames';
 
 const T0 = '2026-02-21T10:30:00.000Z';
 
-describe.each(ENGINES)('reporter on the $name engine', (factory) => {
+describe.each(ENGINE_MATRIX)('reporter on the $name engine', (backend) => {
   let engine: Engine;
   let reporter: ProgressReporter;
   let taskId: string;
   let live: Buffer[];
 
   beforeEach(async () => {
-    engine = factory.create(randomPrefix());
+    engine = await backend.open();
     reporter = createReporter(engine, { now: () => new Date(T0) });
     taskId = `task-${randomUUID().slice(0, 8)}`;
     live = await watch(engine, taskChannel(engine.prefix, taskId));
   });
   afterEach(async () => {
-    await engine.close();
+    await closeEngines();
   });
 
   /** The frame was stored last in history and received, byte for byte, by the subscriber. */

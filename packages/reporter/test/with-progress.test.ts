@@ -3,10 +3,11 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { TaskFinishedError, type Engine } from '@taskpulse/engine';
 import { waitFor } from '@taskpulse/testkit';
+import { ENGINE_MATRIX, closeEngines } from '@taskpulse/testkit/engines';
 import type { Job } from 'bullmq';
 import { createReporter, ownerOf, taskIdOf, withProgress, type ProgressReporter } from '../src/index';
 import { bullmqFixture, type BullmqFixture } from './bullmq-fixture';
-import { ENGINES, historyOf, randomPrefix } from './engines';
+import { historyOf } from './task-frames';
 
 /** Waits until BullMQ has finished the job; returns its final state. */
 async function settled(job: Job): Promise<'completed' | 'failed'> {
@@ -28,19 +29,19 @@ describe('taskIdOf and ownerOf', () => {
   });
 });
 
-describe.each(ENGINES)('withProgress with a real BullMQ worker on the $name engine', (factory) => {
+describe.each(ENGINE_MATRIX)('withProgress with a real BullMQ worker on the $name engine', (backend) => {
   let engine: Engine;
   let reporter: ProgressReporter;
   let bull: BullmqFixture;
 
-  beforeEach(() => {
-    engine = factory.create(randomPrefix());
+  beforeEach(async () => {
+    engine = await backend.open();
     reporter = createReporter(engine);
     bull = bullmqFixture();
   });
   afterEach(async () => {
     await bull.close();
-    await engine.close();
+    await closeEngines();
   });
 
   it('reports start, every step and the return value', async () => {

@@ -6,3 +6,4 @@ export * from './guide-snippets';
 export * from './thrown';
 export * from './chromium';
 export * from './redis-cluster';
+export * from './ws-test-client';

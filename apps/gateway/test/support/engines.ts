@@ -1,30 +1,9 @@
 /**
- * The engines the gateway tests run on (memory and a private Redis), each with a random key prefix,
- * wrapped so a test can count the engine registrations a gateway holds and slow its reads down.
+ * Gateway-only engine helpers: a wrapper that counts the engine registrations a gateway holds and slows its
+ * reads down, and publishing shorthands. The engines themselves come from @taskpulse/testkit/engines.
  */
-import { randomUUID } from 'node:crypto';
-import { inject } from 'vitest';
-import { pino } from 'pino';
-import { createMemoryEngine, createRedisEngine, EngineUnavailableError, type ChannelListener, type Engine } from '@taskpulse/engine';
+import { EngineUnavailableError, type ChannelListener, type Engine } from '@taskpulse/engine';
 import { encodeTaskEvent, type TaskEvent } from '@taskpulse/protocol';
-
-export type EngineKind = 'memory' | 'redis';
-export const ENGINE_KINDS: EngineKind[] = ['memory', 'redis'];
-
-export const silentLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
-
-/** A fresh prefix per test, so runs never see each other's keys. */
-export function newPrefix(): string {
-  return `t${randomUUID().slice(0, 8)}`;
-}
-
-/** A plain engine of that kind; a Redis one is ready when this resolves. */
-export async function createEngine(kind: EngineKind, prefix: string): Promise<Engine> {
-  if (kind === 'memory') return createMemoryEngine({ prefix });
-  const engine = createRedisEngine({ url: inject('redisUrl'), prefix, logger: silentLogger });
-  await engine.ready();
-  return engine;
-}
 
 /** An engine wrapper that counts live (channel, listener) registrations and can hold reads back. */
 export interface InstrumentedEngine extends Engine {

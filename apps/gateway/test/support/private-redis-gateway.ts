@@ -3,11 +3,11 @@
  * Redis), a separate publisher engine on it, and clients subscribed to the given tasks. Register
  * `stopPrivateRedis` in afterEach, after closing clients and gateways.
  */
-import { startRedisServer, type RedisServer } from '@taskpulse/testkit';
+import { startRedisServer, type RedisServer, connectClient, type TestClient } from '@taskpulse/testkit';
+import { uniquePrefix, testLogger, closeWithEngines } from '@taskpulse/testkit/engines';
 import { createRedisEngine, type RedisEngine } from '@taskpulse/engine';
-import { closeLater, startGateway, type RunningGateway } from './gateways';
-import { connectClient, type TestClient } from './ws-client';
-import { newPrefix, publish, silentLogger } from './engines';
+import { startGateway, type RunningGateway } from './gateways';
+import { publish } from './engines';
 
 export interface PrivateRedisGateway {
   server: RedisServer;
@@ -25,7 +25,7 @@ export async function stopPrivateRedis(): Promise<void> {
 
 /** A Redis engine on `server` with a fast health check (a stall shows within 200 ms). */
 export async function engineOn(server: RedisServer, prefix: string): Promise<RedisEngine> {
-  const engine = closeLater(createRedisEngine({ url: server.url, prefix, logger: silentLogger, healthCheckMs: 200 }));
+  const engine = closeWithEngines(createRedisEngine({ url: server.url, prefix, logger: testLogger, healthCheckMs: 200 }));
   await engine.ready();
   return engine;
 }
@@ -34,7 +34,7 @@ export async function engineOn(server: RedisServer, prefix: string): Promise<Red
 export async function privateRedisGateway(tasks: string[], clientCount: number, serverArgs: string[] = []): Promise<PrivateRedisGateway> {
   const server = await startRedisServer(serverArgs);
   servers.push(server);
-  const prefix = newPrefix();
+  const prefix = uniquePrefix();
   const gateway = await startGateway({ engine: await engineOn(server, prefix) });
   const publisher = await engineOn(server, prefix);
   for (const taskId of tasks) await publish(publisher, { kind: 'start', taskId });

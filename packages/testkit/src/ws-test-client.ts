@@ -1,6 +1,9 @@
-/** A test WebSocket client (the `ws` package) that keeps every frame and waits for the ones a test expects. */
+/**
+ * The test WebSocket client (the `ws` package) of every gateway, API and end-to-end test: keeps every frame
+ * it receives and waits for the ones a test expects; `closeAllClients` closes what a test left open.
+ */
 import WebSocket from 'ws';
-import { waitFor } from '@taskpulse/testkit';
+import { waitFor } from './wait-for';
 
 export type Frame = Record<string, any>;
 
