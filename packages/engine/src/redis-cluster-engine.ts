@@ -5,7 +5,9 @@
  * - every key of one task shares the task's `{t:<task>}` hash tag, so the publish script runs on one
  *   shard, and publishes with SPUBLISH, which stays on that shard;
  * - the stats index and the node reports each live in one slot of their own (`{idx}`, `{nodes}`);
- * - sessions (one key each) are saved one command per key instead of one cross-slot pipeline.
+ * - sessions (one key each) are saved one command per key instead of one cross-slot pipeline;
+ * - a task first written after a failover starts a new epoch: replication is asynchronous, so the promoted
+ *   replica may lack the newest events, and offsets must never be handed out twice.
  * Every Redis failure surfaces as EngineUnavailableError, as in RedisEngine.
  */
 import { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
@@ -96,7 +98,7 @@ export class RedisClusterEngine implements Engine {
     });
     this.commands.on('error', (error: Error) => this.logger.warn({ err: error }, 'redis cluster error'));
     this.commands.on('node error', (error: Error, node: string) => this.logger.warn({ err: error, node }, 'redis cluster node error'));
-    this.store = new RedisTaskStore(this.commands, this.prefix, now, this.logger, 'SPUBLISH');
+    this.store = new RedisTaskStore(this.commands, this.prefix, now, this.logger, 'cluster');
     this.subscriber = new RedisClusterSubscriber(this.commands, nodeOptions, name, this.logger);
     this.nodes = new RedisNodeRegistry(this.commands, this.prefix, now, this.logger);
     this.sessions = new RedisSessionStore(this.commands, this.prefix);

@@ -38,10 +38,11 @@ const SNAPSHOT_READ = [META_FIELDS.epoch, META_FIELDS.offset, ...SNAPSHOT_FIELDS
 type StreamEntry = [id: Buffer, fields: Buffer[]];
 
 /**
- * How a task's frame is published: PUBLISH on one Redis; SPUBLISH (sharded pub/sub) on a cluster, so the
- * frame stays on the shard that owns the task instead of crossing the whole cluster bus.
+ * Where the store runs. `cluster`: frames go out with SPUBLISH (sharded pub/sub: the frame stays on the
+ * shard that owns the task instead of crossing the whole cluster bus), and a task first written after a
+ * failover starts a new epoch (the promoted replica may lack its newest writes: see the publish script).
  */
-export type PublishCommand = 'PUBLISH' | 'SPUBLISH';
+export type RedisTopology = 'single' | 'cluster';
 
 /** TaskStore on the engine's command connection (one Redis, or a cluster: every call touches one task's slot). */
 export class RedisTaskStore implements TaskStore {
@@ -52,7 +53,7 @@ export class RedisTaskStore implements TaskStore {
     private readonly prefix: string,
     now: () => number,
     logger: EngineLogger,
-    private readonly publishCommand: PublishCommand = 'PUBLISH',
+    private readonly topology: RedisTopology = 'single',
   ) {
     this.index = new RedisStatusIndex(redis, prefix, now, logger);
   }
@@ -66,7 +67,7 @@ export class RedisTaskStore implements TaskStore {
       JSON.stringify(event.taskId),
       event.frameType,
       newEpoch(),
-      this.publishCommand,
+      this.topology,
       LIMITS.historyTtlSeconds,
       LIMITS.historyEntries,
       keys.channel,

@@ -14,7 +14,8 @@
   ARGV[2]   task id as a JSON text (goes into the frame as it is)
   ARGV[3]   frame type: progress | status
   ARGV[4]   epoch candidate, taken only when the meta hash does not exist
-  ARGV[5]   PUBLISH (one Redis) or SPUBLISH (Redis Cluster: sharded pub/sub, stays on this shard)
+  ARGV[5]   'single' (one Redis: PUBLISH) or 'cluster' (Redis Cluster: SPUBLISH, sharded pub/sub that stays on
+            this shard, and the failover fence below)
   ARGV[6]   ttl of both keys, seconds
   ARGV[7]   history entries kept (exact MAXLEN)
   ARGV[8]   task channel
@@ -26,7 +27,8 @@
 
   Meta hash: snapshot fields under their own names (JSON texts); bookkeeping under '_' names:
   _epoch, _offset, _pf/_po (newest progress frame and its offset), _sf/_so (newest status frame and
-  its offset), _src:<source> (last dedupe id of a source).
+  its offset), _src:<source> (last dedupe id of a source), _rid (cluster: replication id of the master
+  that last wrote the task).
 
   Returns (codes: packages/engine/src/script-codes.ts)
     {0, offset, epoch, frame}  published
@@ -49,8 +51,16 @@ local function isNewer(a, b)
 end
 
 local sourceField = '_src:' .. source
-local current = redis.call('HMGET', meta, '_epoch', 'status', sourceField)
+local current = redis.call('HMGET', meta, '_epoch', 'status', sourceField, '_rid')
 local epoch, oldStatus = current[1], current[2]
+
+-- Failover fence (cluster): replication is asynchronous, so a replica promoted by a failover may lack its
+-- old master's newest writes and would hand out offsets already delivered. A master's replication id
+-- changes when it is promoted: a task last written under another one starts a new epoch (snapshot kept).
+local replid = false
+if ARGV[5] == 'cluster' then
+  replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+end
 
 if epoch then
   if source ~= '' and current[3] and not isNewer(sourceId, current[3]) then
@@ -59,12 +69,22 @@ if epoch then
   if frameType == 'progress' and (oldStatus == '"completed"' or oldStatus == '"failed"' or oldStatus == '"cancelled"') then
     return {-1, oldStatus}
   end
+  if replid and current[4] ~= replid then
+    epoch = ARGV[4]
+    redis.call('DEL', stream)
+    redis.call('HDEL', meta, '_offset', '_pf', '_po', '_sf', '_so')
+    redis.call('HSET', meta, '_epoch', epoch)
+  end
 else
   -- a new epoch: whatever is left of an older one (a stream without its hash) is discarded
   epoch = ARGV[4]
   oldStatus = false
   redis.call('DEL', stream, meta)
   redis.call('HSET', meta, '_epoch', epoch)
+end
+
+if replid and current[4] ~= replid then
+  redis.call('HSET', meta, '_rid', replid)
 end
 
 local offset = redis.call('HINCRBY', meta, '_offset', 1)
@@ -112,5 +132,9 @@ end
 redis.call('EXPIRE', stream, ARGV[6])
 redis.call('EXPIRE', meta, ARGV[6])
 
-redis.call(ARGV[5], ARGV[8], frame)
+if ARGV[5] == 'cluster' then
+  redis.call('SPUBLISH', ARGV[8], frame)
+else
+  redis.call('PUBLISH', ARGV[8], frame)
+end
 return {0, offset, epoch, frame}
