@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import { createMemoryEngine, createRedisClusterEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { freePort, waitFor, connectClient, type TestClient } from '@taskpulse/testkit';
+import { uniquePrefix } from '@taskpulse/testkit/engines';
 import { createGateway, type Gateway } from '../../apps/gateway/src/index';
 import { build } from '../../apps/api/src/build';
 
@@ -31,7 +32,7 @@ const CASES: Array<{ name: string; engines(): Promise<{ gatewayEngine: Engine; a
   {
     name: 'memory engine, one process',
     async engines() {
-      const engine = createMemoryEngine({ prefix: 't' + randomUUID().slice(0, 8) });
+      const engine = createMemoryEngine({ prefix: uniquePrefix() });
       return { gatewayEngine: engine, apiEngine: engine };
     },
   },

@@ -8,8 +8,7 @@
 import Fastify, { LogController, type FastifyInstance, type FastifyReply } from 'fastify';
 import { Ajv } from 'ajv';
 import type { ConnectionOptions } from 'bullmq';
-import type { Engine } from '@taskpulse/engine';
-import type { ProgressReporter } from '@taskpulse/reporter';
+import type { ProgressReporter, ReporterEngine } from '@taskpulse/reporter';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import type { DemoJobs } from './demo-jobs';
@@ -17,7 +16,7 @@ import { ApiError, registerErrorHandling, toErrorReply } from './error-handler';
 import { createApiMetrics, instrumentRequests, type ApiMetrics } from './metrics';
 import type { ApiAuth } from './api-auth';
 import { authPlugin, requireScope } from './plugins/auth-plugin';
-import { enginePlugin } from './plugins/engine-plugin';
+import { enginePlugin, type ApiEngine } from './plugins/engine-plugin';
 import { registerRateLimit } from './plugins/rate-limit-plugin';
 import { bridgesPlugin } from './plugins/bridges-plugin';
 import { DEFAULT_CLEANUP_INTERVAL_MS, historyCleanupPlugin } from './plugins/history-cleanup-plugin';
@@ -39,7 +38,7 @@ export const DEFAULT_BODY_LIMIT = 128 * 1024;
 
 export interface BuildOptions {
   /** Use this engine (the caller closes it); else one is created from `redisUrl` (or memory) and closed with the app. */
-  engine?: Engine;
+  engine?: ApiEngine & ReporterEngine;
   reporter?: ProgressReporter;
   /** Redis for a created engine and for the BullMQ bridges. */
   redisUrl?: string;
@@ -63,7 +62,7 @@ export interface BuildOptions {
   auth?: ApiAuth;
   /**
    * Requests per minute per API key (or client IP) on the /api routes; 0 or unset is off. Counters are in
-   * Redis when the engine is Redis and `redisUrl` is set (shared by every replica), else in this process.
+   * Redis when `redisUrl` is set (shared by every replica), else in this process.
    */
   rateLimitPerMinute?: number;
 }
@@ -113,7 +112,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     });
     await registerRateLimit(app, api, {
       perMinute: options.rateLimitPerMinute ?? 0,
-      redisUrl: app.engine.kind === 'redis' || app.engine.kind === 'redis-cluster' ? options.redisUrl : undefined,
+      redisUrl: options.redisUrl,
       prefix: app.engine.prefix,
     });
     // Scopes in jwt mode (see auth-plugin.ts): stats are admin; publish, broadcast and demo jobs are publish;

@@ -5,7 +5,7 @@
  * logged, counted and retried by the channel's next connection.
  */
 import type { Logger } from 'pino';
-import type { ChannelListener, Engine } from '@taskpulse/engine';
+import type { ChannelListener, PubSub } from '@taskpulse/engine';
 import type { GatewayMetrics } from './metrics';
 import type { PendingWork } from './pending-work';
 
@@ -21,7 +21,7 @@ export class BroadcastChannels {
   private readonly held = new Map<string, HeldChannel>();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: Pick<PubSub, 'subscribe' | 'unsubscribe'>,
     private readonly metrics: GatewayMetrics,
     private readonly logger: Logger,
     private readonly pending: PendingWork,

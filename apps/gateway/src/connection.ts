@@ -17,7 +17,7 @@ import {
   userChannel,
   type ErrorCode,
 } from '@taskpulse/protocol';
-import type { ConnectionSession, Engine, SessionIdentity, TaskPosition } from '@taskpulse/engine';
+import type { ConnectionSession, EngineStatus, SessionIdentity, TaskPosition } from '@taskpulse/engine';
 import { KeySourceError, TokenError } from '@taskpulse/auth';
 import type { BroadcastChannels } from './broadcast-channels';
 import type { GatewayAuth } from './gateway-auth';
@@ -41,7 +41,7 @@ export interface SocketData {
 
 /** Shared by every connection of one gateway. */
 export interface ConnectionContext {
-  engine: Engine;
+  engine: Pick<EngineStatus, 'prefix'>;
   fanOut: FanOut;
   /** The gateway's user and project channel counts. */
   broadcasts: BroadcastChannels;

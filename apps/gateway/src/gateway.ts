@@ -76,7 +76,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   // Task frames go engine → relay (positions, outage repair) → fan-out (topic publish).
   const relay = new TaskRelay({ engine, publish: fanOut.task, metrics: delivery, logger, pending });
   const sessions = new SessionKeeper({
-    engine,
+    sessions: engine,
     connections,
     ttlSeconds: limits.sessionTtlSeconds,
     refreshMs: limits.sessionRefreshMs,
@@ -206,7 +206,7 @@ export function createGateway(options: GatewayOptions): Gateway {
           listenSocket = token;
           port = uWS.us_socket_local_port(token as unknown as us_socket);
           const intervalMs = options.heartbeatIntervalMs ?? 5000;
-          heartbeat = startNodeHeartbeat({ engine, nodeId, counts, intervalMs, metrics, logger });
+          heartbeat = startNodeHeartbeat({ nodes: engine, nodeId, counts, intervalMs, metrics, logger });
           sessions.start();
           backpressure = watchBackpressure({
             connections,

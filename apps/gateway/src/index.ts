@@ -1,5 +1,5 @@
 export { createGateway, GatewayListenError, WS_PATH, type Gateway } from './gateway';
-export { GatewayOptionError, resolveLimits, type GatewayLimits, type GatewayOptions } from './options';
+export { GatewayOptionError, resolveLimits, type GatewayEngine, type GatewayLimits, type GatewayOptions } from './options';
 export { limitsFromSettings, loadGatewayConfig, readGatewaySettings, type GatewayConfig, type GatewaySettings, type GatewaySettingsOptions } from './config';
 export { describeNativeBuild, type NativeBuild } from './native-build';
 export type { HttpHandler } from './http-reply';

@@ -6,7 +6,7 @@
  * connect or a close within a second however many sockets come and go.
  */
 import type { Logger } from 'pino';
-import type { Engine, NodeReport } from '@taskpulse/engine';
+import type { NodeRegistry, NodeReport } from '@taskpulse/engine';
 import type { GatewayMetrics } from './metrics';
 
 /** Open connections in total, by user and by project. */
@@ -53,7 +53,7 @@ export interface NodeHeartbeat {
 
 /** Reports at once and then every `intervalMs`; a failed report is logged and counted, and the next one retries. */
 export function startNodeHeartbeat(options: {
-  engine: Engine;
+  nodes: Pick<NodeRegistry, 'reportNode' | 'removeNode'>;
   nodeId: string;
   counts: NodeCounts;
   intervalMs: number;
@@ -62,7 +62,7 @@ export function startNodeHeartbeat(options: {
   metrics: GatewayMetrics;
   logger: Logger;
 }): NodeHeartbeat {
-  const { engine, nodeId, counts, metrics, logger } = options;
+  const { nodes, nodeId, counts, metrics, logger } = options;
   const coalesceMs = options.coalesceMs ?? 250;
   const ttlSeconds = Math.max(1, Math.ceil((3 * options.intervalMs) / 1000));
   let inFlight: Promise<void> | undefined;
@@ -85,7 +85,7 @@ export function startNodeHeartbeat(options: {
       return;
     }
     dirty = false;
-    inFlight = engine
+    inFlight = nodes
       .reportNode(counts.report(nodeId), ttlSeconds)
       .catch((error: unknown) => {
         metrics.engineFailures.inc({ operation: 'report_node' });
@@ -109,7 +109,7 @@ export function startNodeHeartbeat(options: {
       clearTimeout(soon);
       clearInterval(timer);
       await inFlight;
-      await engine.removeNode(nodeId).catch((error: unknown) => {
+      await nodes.removeNode(nodeId).catch((error: unknown) => {
         metrics.engineFailures.inc({ operation: 'remove_node' });
         logger.warn({ err: error, nodeId }, 'removing the node report failed; it expires on its own');
       });

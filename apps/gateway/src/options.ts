@@ -2,7 +2,7 @@
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { LIMITS } from '@taskpulse/protocol';
-import type { Engine } from '@taskpulse/engine';
+import type { EngineStatus, NodeRegistry, PubSub, SessionStore, TaskStore } from '@taskpulse/engine';
 import type { AuthSettings } from '@taskpulse/auth';
 import type { HttpHandler } from './http-reply';
 import { DEFAULT_RATE_LIMIT, type RateLimit } from './rate-limit';
@@ -48,8 +48,20 @@ export interface GatewayLimits {
   connectionsPerUser: number;
 }
 
+/**
+ * The engine roles the gateway uses, and nothing more: task state reads, channel subscriptions (it never
+ * broadcasts), its node report, connection sessions, and the status. Any Engine fits, and so does one
+ * composed from roles of different backends (composeEngine).
+ */
+export type GatewayEngine = Pick<TaskStore, 'latest' | 'replay' | 'snapshot'> &
+  Omit<PubSub, 'broadcast'> &
+  Pick<NodeRegistry, 'reportNode' | 'removeNode'> &
+  SessionStore &
+  Pick<EngineStatus, 'kind' | 'prefix' | 'isReady'>;
+
 export interface GatewayOptions {
-  engine: Engine;
+  /** The engine the gateway reads, subscribes and reports through (the caller closes it). */
+  engine: GatewayEngine;
   /** Names this node in the engine's node reports. Default: host name plus a random suffix. */
   nodeId?: string;
   logger?: Logger;

@@ -6,7 +6,7 @@
  * across a hole.
  */
 import { LIMITS } from '@taskpulse/protocol';
-import type { Engine } from '@taskpulse/engine';
+import type { TaskStore } from '@taskpulse/engine';
 
 export interface TaskStateRead {
   /** Frames to send before the ack, oldest first. */
@@ -19,12 +19,12 @@ export interface TaskStateRead {
 
 /** Reads a new subscriber's starting state; `position` is the client's resume point, when it sent one. */
 export async function readTaskState(
-  engine: Engine,
+  tasks: Pick<TaskStore, 'latest' | 'replay'>,
   taskId: string,
   position?: { offset: number; epoch: string },
 ): Promise<TaskStateRead> {
   if (position) {
-    const replay = await engine.replay(taskId, position.offset, LIMITS.historyEntries);
+    const replay = await tasks.replay(taskId, position.offset, LIMITS.historyEntries);
     // Exact means: same epoch, history reaches back, and one frame for every offset up to the newest.
     if (
       replay &&
@@ -36,7 +36,7 @@ export async function readTaskState(
       return { frames: replay.frames, offset: replay.offset, epoch: replay.epoch, recovered: true };
     }
   }
-  const state = await engine.latest(taskId);
+  const state = await tasks.latest(taskId);
   if (!state) return { frames: [], offset: 0, recovered: false };
   return { frames: state.frames, offset: state.offset, epoch: state.epoch, recovered: false };
 }

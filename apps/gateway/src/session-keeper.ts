@@ -15,7 +15,7 @@
  * position saved before is saved with none (offset 0, empty epoch): the restore sends its current state.
  */
 import type { Logger } from 'pino';
-import type { ConnectionSession, Engine, TaskPosition } from '@taskpulse/engine';
+import type { ConnectionSession, SessionStore, TaskPosition } from '@taskpulse/engine';
 import type { DeliveryMetrics } from './delivery-metrics';
 import type { GatewayMetrics } from './metrics';
 import type { PendingWork } from './pending-work';
@@ -32,7 +32,7 @@ export interface SessionOwner {
 }
 
 export interface SessionKeeperOptions {
-  engine: Engine;
+  sessions: SessionStore;
   /** The live connections, read on every refresh. */
   connections: ReadonlySet<SessionOwner>;
   ttlSeconds: number;
@@ -109,9 +109,9 @@ export class SessionKeeper {
     let session = owner.session();
     if (owner.unsentAtClose() > 0) session = capToSaved(session, previous?.text);
     if (previous === undefined && isEmpty(session)) return;
-    const { engine, ttlSeconds, delivery } = this.options;
+    const { sessions, ttlSeconds, delivery } = this.options;
     delivery.sessionSaves.inc();
-    this.track(engine.saveSession(owner.clientId, session, ttlSeconds), 1);
+    this.track(sessions.saveSession(owner.clientId, session, ttlSeconds), 1);
   }
 
   /** Stops refreshing; sessions already written expire on their own. */
@@ -147,7 +147,7 @@ export class SessionKeeper {
    * Batches go out in order on the engine's one command connection, so a later one never lands first.
    */
   private write(owners: SessionOwner[]): void {
-    const { engine, ttlSeconds, delivery } = this.options;
+    const { sessions, ttlSeconds, delivery } = this.options;
     const now = Date.now();
     const touchAfterMs = (ttlSeconds * 1000) / 3;
     const writes: Array<{ clientId: string; session: ConnectionSession }> = [];
@@ -171,8 +171,8 @@ export class SessionKeeper {
     if (writes.length === 0 && touches.length === 0) return;
     delivery.sessionSaves.inc(writes.length);
     const work = Promise.all([
-      writes.length > 0 ? engine.saveSessions(writes, ttlSeconds) : undefined,
-      touches.length > 0 ? engine.touchSessions(touches, ttlSeconds) : undefined,
+      writes.length > 0 ? sessions.saveSessions(writes, ttlSeconds) : undefined,
+      touches.length > 0 ? sessions.touchSessions(touches, ttlSeconds) : undefined,
     ]).then(() => undefined);
     void this.track(work, writes.length + touches.length, () => {
       // a failed batch is written again whole when its connections come round again

@@ -12,7 +12,7 @@ import {
   taskChannel,
   type ClientMessage,
 } from '@taskpulse/protocol';
-import type { ChannelListener, Engine, TaskPosition } from '@taskpulse/engine';
+import type { ChannelListener, EngineStatus, PubSub, TaskPosition, TaskStore } from '@taskpulse/engine';
 import type { GatewayMetrics } from './metrics';
 import type { PendingWork } from './pending-work';
 import { readTaskState } from './read-task-state';
@@ -23,7 +23,7 @@ import type { TaskRelay } from './task-relay';
 
 /** Shared by every connection of one gateway. */
 export interface SubscriptionContext {
-  engine: Engine;
+  engine: Pick<PubSub, 'subscribe' | 'unsubscribe'> & Pick<TaskStore, 'latest' | 'replay'> & Pick<EngineStatus, 'prefix'>;
   /** The gateway's one task fan-out listener (the relay's, see task-relay.ts). */
   fanOut: ChannelListener;
   /** Where each topic stands; a subscription holds its channel there while it exists. */

@@ -4,7 +4,7 @@
  * token grants by id needs no read. Insecure mode has no authorizer at all (the guide's behaviour).
  */
 import { mayAccessTask, type TaskOwner } from '@taskpulse/auth';
-import type { Engine } from '@taskpulse/engine';
+import type { TaskStore } from '@taskpulse/engine';
 import type { SnapshotTexts } from '@taskpulse/protocol';
 
 /** Who asks to see a task: the connection's user, projects and granted task ids. */
@@ -18,12 +18,12 @@ export interface TaskViewer {
 export type AuthorizeTask = (viewer: TaskViewer | undefined, taskId: string) => Promise<boolean>;
 
 /** The jwt-mode authorizer: reads the owner from the engine's snapshot. */
-export function createTaskAuthorizer(engine: Engine): AuthorizeTask {
+export function createTaskAuthorizer(tasks: Pick<TaskStore, 'snapshot'>): AuthorizeTask {
   return async (viewer, taskId) => {
     if (viewer === undefined) return false;
     if (viewer.tasks.includes(taskId)) return true;
     if (viewer.userId === undefined && viewer.projects.length === 0) return false;
-    const snapshot = await engine.snapshot(taskId);
+    const snapshot = await tasks.snapshot(taskId);
     const userId = viewer.userId ?? '';
     return mayAccessTask({ userId, projects: [...viewer.projects], tasks: [...viewer.tasks] }, snapshot === null ? null : ownerOf(snapshot.fields), taskId);
   };

@@ -14,7 +14,7 @@
 import type { Logger } from 'pino';
 import { encodeAckFrame } from '@taskpulse/protocol';
 import { readFrameEpoch, readFrameOffset } from '@taskpulse/protocol/node';
-import type { ChannelListener, Engine, LinkEvent, TaskPosition } from '@taskpulse/engine';
+import type { ChannelListener, EngineStatus, LinkEvent, PubSub, TaskPosition, TaskStore } from '@taskpulse/engine';
 import type { DeliveryMetrics } from './delivery-metrics';
 import type { PendingWork } from './pending-work';
 import { readTaskState } from './read-task-state';
@@ -34,7 +34,7 @@ interface ChannelState {
 }
 
 export interface TaskRelayContext {
-  engine: Engine;
+  engine: Pick<PubSub, 'onLinkChange'> & Pick<TaskStore, 'latest' | 'replay'> & Pick<EngineStatus, 'prefix'>;
   /** Publishes to the channel's topic (the fan-out's task listener). */
   publish: ChannelListener;
   metrics: DeliveryMetrics;

@@ -17,7 +17,7 @@ describe('node heartbeat on change', () => {
       return reportNode(report, ttl);
     };
     const counts = new NodeCounts();
-    const heartbeat = startNodeHeartbeat({ engine, nodeId: 'n1', counts, intervalMs: 60_000, coalesceMs: 100, metrics: createGatewayMetrics(), logger: testLogger });
+    const heartbeat = startNodeHeartbeat({ nodes: engine, nodeId: 'n1', counts, intervalMs: 60_000, coalesceMs: 100, metrics: createGatewayMetrics(), logger: testLogger });
     await waitFor('the first report', () => reports.length === 1);
     const started = Date.now();
     for (let i = 0; i < 50; i++) {

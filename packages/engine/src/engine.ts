@@ -1,7 +1,10 @@
 /**
- * The engine: where task events are stored and fanned out. One interface, two implementations side by
+ * The engine: where task events are stored and fanned out. Four roles, each its own interface (TaskStore,
+ * PubSub, NodeRegistry, SessionStore), plus EngineStatus; `Engine` is all of them. Implementations side by
  * side (memory-engine.ts, the embedded default; redis-engine.ts, the cluster's), one contract suite
- * (test/engine-contract.ts) that runs against both.
+ * (test/engine-contract.ts, one group of cases per role) that runs on every backend of the test matrix.
+ * Code that needs one role asks for that role's interface; compose-engine.ts builds an engine from role
+ * objects, so a backend (or a presence store) can replace one role alone.
  *
  * The contract:
  * - `publish` applies one task event atomically: it takes the task's next offset (1, 2, 3… per epoch),
@@ -182,8 +185,13 @@ export interface SessionStore {
  */
 export type LinkEvent = 'lost' | 'restored';
 
-export interface Engine extends TaskStore, PubSub, NodeRegistry, SessionStore {
-  readonly kind: 'memory' | 'redis' | 'redis-cluster';
+/** What an engine is beside its roles: its name, its prefix, whether it can serve, and close. */
+export interface EngineStatus {
+  /**
+   * The backend's name for logs and errors (`memory`, `redis`, …). Any string, so a new backend edits no
+   * union; code never branches on it (ask the roles instead).
+   */
+  readonly kind: string;
   /** Key and channel prefix. */
   readonly prefix: string;
   /** True while the engine can serve (Redis: both connections ready and the subscriber listening). */
@@ -191,3 +199,14 @@ export interface Engine extends TaskStore, PubSub, NodeRegistry, SessionStore {
   /** Closes what the engine opened. */
   close(): Promise<void>;
 }
+
+/** The objects playing the four roles; see composeEngine. */
+export interface EngineRoles {
+  tasks: TaskStore;
+  channels: PubSub;
+  nodes: NodeRegistry;
+  sessions: SessionStore;
+}
+
+/** Every role and the status: what an entry point creates and hands to the apps. */
+export interface Engine extends TaskStore, PubSub, NodeRegistry, SessionStore, EngineStatus {}

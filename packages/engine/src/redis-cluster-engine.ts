@@ -11,22 +11,8 @@
  * Every Redis failure surfaces as EngineUnavailableError, as in RedisEngine.
  */
 import { Cluster, type ClusterOptions, type RedisOptions } from 'ioredis';
-import type { EncodedTaskEvent } from '@taskpulse/protocol';
-import type {
-  ChannelListener,
-  ConnectionSession,
-  ConnectionStats,
-  DedupeKey,
-  Engine,
-  HistoryPage,
-  LinkEvent,
-  NodeReport,
-  PublishResult,
-  ReplayResult,
-  TaskSnapshot,
-  TaskState,
-  TaskStats,
-} from './engine';
+import { bindRoles } from './compose-engine';
+import type { Engine, EngineRoles, NodeRegistry, PubSub, SessionStore, TaskStore } from './engine';
 import { defaultEngineLogger, type EngineLogger } from './engine-logger';
 import { EngineUnavailableError } from './errors';
 import { redisCall } from './redis-call';
@@ -60,15 +46,17 @@ export function createRedisClusterEngine(options: RedisClusterEngineOptions): Re
   return new RedisClusterEngine(options);
 }
 
+/** The role methods of RedisClusterEngine, bound in its constructor from the objects playing each role. */
+export interface RedisClusterEngine extends TaskStore, PubSub, NodeRegistry, SessionStore {}
+
 /** Engine on a Redis Cluster: one cluster client for commands, one subscriber connection per master in use. */
 export class RedisClusterEngine implements Engine {
-  readonly kind = 'redis-cluster' as const;
+  readonly kind = 'redis-cluster';
   readonly prefix: string;
+  /** The objects playing the four roles. */
+  readonly roles: EngineRoles;
   private readonly commands: Cluster;
-  private readonly store: RedisTaskStore;
   private readonly subscriber: RedisClusterSubscriber;
-  private readonly nodes: RedisNodeRegistry;
-  private readonly sessions: RedisSessionStore;
   private readonly logger: EngineLogger;
   private closed = false;
   private stalled = false;
@@ -98,10 +86,22 @@ export class RedisClusterEngine implements Engine {
     });
     this.commands.on('error', (error: Error) => this.logger.warn({ err: error }, 'redis cluster error'));
     this.commands.on('node error', (error: Error, node: string) => this.logger.warn({ err: error, node }, 'redis cluster node error'));
-    this.store = new RedisTaskStore(this.commands, this.prefix, now, this.logger, 'cluster');
-    this.subscriber = new RedisClusterSubscriber(this.commands, nodeOptions, name, this.logger);
-    this.nodes = new RedisNodeRegistry(this.commands, this.prefix, now, this.logger);
-    this.sessions = new RedisSessionStore(this.commands, this.prefix);
+    const commands = this.commands;
+    const subscriber = new RedisClusterSubscriber(commands, nodeOptions, name, this.logger);
+    this.subscriber = subscriber;
+    this.roles = {
+      tasks: new RedisTaskStore(commands, this.prefix, now, this.logger, 'cluster'),
+      channels: {
+        subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
+        unsubscribe: (channel, listener) => subscriber.unsubscribe(channel, listener),
+        onLinkChange: (listener) => subscriber.onLinkChange(listener),
+        // SPUBLISH on the channel's shard; resolves to the subscriber connections there that received it
+        broadcast: (channel, frame) => redisCall(`publish on ${channel}`, async () => Number(await commands.spublish(channel, frame))),
+      },
+      nodes: new RedisNodeRegistry(commands, this.prefix, now, this.logger),
+      sessions: new RedisSessionStore(commands, this.prefix),
+    };
+    Object.assign(this, bindRoles(this.roles));
     this.healthTimer = this.startHealthCheck(options.healthCheckMs ?? 1000);
   }
 
@@ -163,79 +163,5 @@ export class RedisClusterEngine implements Engine {
       this.logger.warn({ err: error }, 'redis cluster QUIT failed while closing the engine');
       this.commands.disconnect();
     }
-  }
-
-  publish(event: EncodedTaskEvent, options?: { dedupe?: DedupeKey }): Promise<PublishResult> {
-    return this.store.publish(event, options);
-  }
-
-  latest(taskId: string): Promise<TaskState | null> {
-    return this.store.latest(taskId);
-  }
-
-  snapshot(taskId: string): Promise<TaskSnapshot | null> {
-    return this.store.snapshot(taskId);
-  }
-
-  history(taskId: string, limit: number): Promise<HistoryPage | null> {
-    return this.store.history(taskId, limit);
-  }
-
-  replay(taskId: string, afterOffset: number, limit: number): Promise<ReplayResult | null> {
-    return this.store.replay(taskId, afterOffset, limit);
-  }
-
-  stats(): Promise<TaskStats> {
-    return this.store.stats();
-  }
-
-  async cleanupOldHistory(): Promise<number> {
-    const [removed] = await Promise.all([this.store.cleanupOldHistory(), this.nodes.prune()]);
-    return removed;
-  }
-
-  subscribe(channel: string, listener: ChannelListener): Promise<void> {
-    return this.subscriber.subscribe(channel, listener);
-  }
-
-  unsubscribe(channel: string, listener: ChannelListener): Promise<void> {
-    return this.subscriber.unsubscribe(channel, listener);
-  }
-
-  /** SPUBLISH on the channel's shard; resolves to the subscriber connections there that received it. */
-  broadcast(channel: string, frame: string | Buffer): Promise<number> {
-    return redisCall(`publish on ${channel}`, async () => Number(await this.commands.spublish(channel, frame)));
-  }
-
-  onLinkChange(listener: (event: LinkEvent) => void): () => void {
-    return this.subscriber.onLinkChange(listener);
-  }
-
-  reportNode(report: NodeReport, ttlSeconds: number): Promise<void> {
-    return this.nodes.reportNode(report, ttlSeconds);
-  }
-
-  removeNode(nodeId: string): Promise<void> {
-    return this.nodes.removeNode(nodeId);
-  }
-
-  connectionStats(): Promise<ConnectionStats> {
-    return this.nodes.connectionStats();
-  }
-
-  saveSession(clientId: string, session: ConnectionSession, ttlSeconds: number): Promise<void> {
-    return this.sessions.saveSession(clientId, session, ttlSeconds);
-  }
-
-  saveSessions(sessions: ReadonlyArray<{ clientId: string; session: ConnectionSession }>, ttlSeconds: number): Promise<void> {
-    return this.sessions.saveSessions(sessions, ttlSeconds);
-  }
-
-  touchSessions(clientIds: readonly string[], ttlSeconds: number): Promise<void> {
-    return this.sessions.touchSessions(clientIds, ttlSeconds);
-  }
-
-  loadSession(clientId: string): Promise<ConnectionSession | null> {
-    return this.sessions.loadSession(clientId);
   }
 }

@@ -1,27 +1,15 @@
 /**
- * The cluster's engine: task events in Redis (see redis-task-store.ts and lua/), channels over one
- * subscriber connection per engine (redis-subscriber.ts), node counts with expiry (redis-node-registry.ts),
- * connection sessions for resume (redis-session-store.ts).
+ * The cluster's engine: the connections, their health, and the four roles played by their own objects:
+ * task events in Redis (redis-task-store.ts and lua/), channels over one subscriber connection per engine
+ * (redis-subscriber.ts; broadcasts go out on the command connection), node counts with expiry
+ * (redis-node-registry.ts), connection sessions for resume (redis-session-store.ts). The role methods are
+ * bound from those objects (compose-engine.ts), not forwarded by hand.
  * Two connections: commands, and the subscriber. Every Redis failure surfaces as EngineUnavailableError.
  */
 import { Redis, type RedisOptions } from 'ioredis';
-import type {
-  ChannelListener,
-  ConnectionSession,
-  ConnectionStats,
-  LinkEvent,
-  DedupeKey,
-  Engine,
-  HistoryPage,
-  NodeReport,
-  PublishResult,
-  ReplayResult,
-  TaskSnapshot,
-  TaskState,
-  TaskStats,
-} from './engine';
+import type { Engine, EngineRoles, NodeRegistry, PubSub, SessionStore, TaskStore } from './engine';
+import { bindRoles } from './compose-engine';
 import { defaultEngineLogger, type EngineLogger } from './engine-logger';
-import type { EncodedTaskEvent } from '@taskpulse/protocol';
 import { EngineUnavailableError } from './errors';
 import { redisCall } from './redis-call';
 import { RedisNodeRegistry } from './redis-node-registry';
@@ -60,16 +48,18 @@ export function createRedisEngine(options: RedisEngineOptions): RedisEngine {
   return new RedisEngine(options);
 }
 
+/** The role methods of RedisEngine, bound in its constructor from the objects playing each role. */
+export interface RedisEngine extends TaskStore, PubSub, NodeRegistry, SessionStore {}
+
 /** Engine on Redis: one command connection and one subscriber connection per instance. */
 export class RedisEngine implements Engine {
-  readonly kind = 'redis' as const;
+  readonly kind = 'redis';
   readonly prefix: string;
+  /** The objects playing the four roles (each replaceable alone with composeEngine). */
+  readonly roles: EngineRoles;
   private readonly commands: Redis;
   private readonly subscriberConnection: Redis;
-  private readonly store: RedisTaskStore;
   private readonly subscriber: RedisSubscriber;
-  private readonly nodes: RedisNodeRegistry;
-  private readonly sessions: RedisSessionStore;
   private readonly logger: EngineLogger;
   private closed = false;
   /** Set while a health PING has been unanswered for longer than the interval. */
@@ -99,10 +89,22 @@ export class RedisEngine implements Engine {
         });
       }
     });
-    this.store = new RedisTaskStore(this.commands, this.prefix, now, this.logger);
-    this.subscriber = new RedisSubscriber(this.subscriberConnection, this.logger);
-    this.nodes = new RedisNodeRegistry(this.commands, this.prefix, now, this.logger);
-    this.sessions = new RedisSessionStore(this.commands, this.prefix);
+    const subscriber = new RedisSubscriber(this.subscriberConnection, this.logger);
+    const commands = this.commands;
+    this.subscriber = subscriber;
+    this.roles = {
+      tasks: new RedisTaskStore(commands, this.prefix, now, this.logger),
+      channels: {
+        subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
+        unsubscribe: (channel, listener) => subscriber.unsubscribe(channel, listener),
+        onLinkChange: (listener) => subscriber.onLinkChange(listener),
+        // Resolves to the number of subscriber connections (processes) that received the frame.
+        broadcast: (channel, frame) => redisCall(`publish on ${channel}`, () => commands.publish(channel, frame)),
+      },
+      nodes: new RedisNodeRegistry(commands, this.prefix, now, this.logger),
+      sessions: new RedisSessionStore(commands, this.prefix),
+    };
+    Object.assign(this, bindRoles(this.roles));
     this.healthTimer = this.startHealthCheck(options.healthCheckMs ?? 1000);
   }
 
@@ -159,82 +161,6 @@ export class RedisEngine implements Engine {
     clearInterval(this.healthTimer);
     await this.subscriber.close();
     await Promise.all([quit(this.commands, this.logger), quit(this.subscriberConnection, this.logger)]);
-  }
-
-  publish(event: EncodedTaskEvent, options?: { dedupe?: DedupeKey }): Promise<PublishResult> {
-    return this.store.publish(event, options);
-  }
-
-  latest(taskId: string): Promise<TaskState | null> {
-    return this.store.latest(taskId);
-  }
-
-  snapshot(taskId: string): Promise<TaskSnapshot | null> {
-    return this.store.snapshot(taskId);
-  }
-
-  history(taskId: string, limit: number): Promise<HistoryPage | null> {
-    return this.store.history(taskId, limit);
-  }
-
-  replay(taskId: string, afterOffset: number, limit: number): Promise<ReplayResult | null> {
-    return this.store.replay(taskId, afterOffset, limit);
-  }
-
-  stats(): Promise<TaskStats> {
-    return this.store.stats();
-  }
-
-  /** Prunes the status index (and expired node entries); returns the index entries removed. */
-  async cleanupOldHistory(): Promise<number> {
-    const [removed] = await Promise.all([this.store.cleanupOldHistory(), this.nodes.prune()]);
-    return removed;
-  }
-
-  subscribe(channel: string, listener: ChannelListener): Promise<void> {
-    return this.subscriber.subscribe(channel, listener);
-  }
-
-  unsubscribe(channel: string, listener: ChannelListener): Promise<void> {
-    return this.subscriber.unsubscribe(channel, listener);
-  }
-
-  /** Resolves to the number of subscriber connections (processes) that received the frame. */
-  broadcast(channel: string, frame: string | Buffer): Promise<number> {
-    return redisCall(`publish on ${channel}`, () => this.commands.publish(channel, frame));
-  }
-
-  reportNode(report: NodeReport, ttlSeconds: number): Promise<void> {
-    return this.nodes.reportNode(report, ttlSeconds);
-  }
-
-  removeNode(nodeId: string): Promise<void> {
-    return this.nodes.removeNode(nodeId);
-  }
-
-  saveSession(clientId: string, session: ConnectionSession, ttlSeconds: number): Promise<void> {
-    return this.sessions.saveSession(clientId, session, ttlSeconds);
-  }
-
-  saveSessions(sessions: ReadonlyArray<{ clientId: string; session: ConnectionSession }>, ttlSeconds: number): Promise<void> {
-    return this.sessions.saveSessions(sessions, ttlSeconds);
-  }
-
-  touchSessions(clientIds: readonly string[], ttlSeconds: number): Promise<void> {
-    return this.sessions.touchSessions(clientIds, ttlSeconds);
-  }
-
-  loadSession(clientId: string): Promise<ConnectionSession | null> {
-    return this.sessions.loadSession(clientId);
-  }
-
-  /** `lost` when the subscriber connection closes, `restored` once it is back and resubscribed. */
-  onLinkChange(listener: (event: LinkEvent) => void): () => void {
-    return this.subscriber.onLinkChange(listener);
-  }
-
-  connectionStats(): Promise<ConnectionStats> {
-    return this.nodes.connectionStats();
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Gateway nodes' connection counts in Redis: each report is a JSON value with a PX expiry plus an entry in
- * a sorted set scored by its expiry, so readers find the live nodes without SCAN.
+ * a sorted set scored by its expiry, so readers find the live nodes without SCAN. Every report and every
+ * read drops the index entries of expired reports, so the index stays as small as the live fleet.
  */
 import type { ConnectionStats, NodeReport, NodeRegistry } from './engine';
 import type { EngineLogger } from './engine-logger';
@@ -25,6 +26,7 @@ export class RedisNodeRegistry implements NodeRegistry {
       this.redis
         .multi()
         .set(nodeKey(this.prefix, report.nodeId), JSON.stringify(report), 'PX', ttlMs)
+        .zremrangebyscore(nodesKey(this.prefix), '-inf', this.now())
         .zadd(nodesKey(this.prefix), this.now() + ttlMs, report.nodeId),
     );
   }
@@ -56,10 +58,5 @@ export class RedisNodeRegistry implements NodeRegistry {
       }
     });
     return sumNodeReports(reports);
-  }
-
-  /** Drops index entries of expired reports; returns how many. */
-  async prune(): Promise<number> {
-    return redisCall('prune expired nodes', () => this.redis.zremrangebyscore(nodesKey(this.prefix), '-inf', this.now()));
   }
 }

@@ -1,8 +1,7 @@
-/** Contract cases for channels, node reports, connection sessions and concurrent publishers. */
+/** PubSub contract cases: task channels, registration counts, broadcasts, and concurrent publishers seen on a channel. */
 import { encodeBroadcastFrame, projectChannel, taskChannel, userChannel } from '@taskpulse/protocol';
-import { waitFor } from '@taskpulse/testkit';
 import { expect, it } from 'vitest';
-import { EngineArgumentError, type Engine } from '../src/index';
+import type { Engine } from '../src/index';
 import type { ContractContext } from './engine-contract';
 import { offsetsOf, progressEvent, published, randomTaskId, range, recorder, type Recorder } from './engine-test-helpers';
 
@@ -18,7 +17,7 @@ async function settle(engine: Engine, channel: string): Promise<void> {
   await engine.unsubscribe(channel, probe.listener);
 }
 
-export function pubSubAndNodeCases(ctx: ContractContext): void {
+export function pubSubCases(ctx: ContractContext): void {
   it('delivers the published frame bytes to a task channel listener', async () => {
     const engine = await ctx.engine();
     const taskId = randomTaskId();
@@ -85,56 +84,6 @@ export function pubSubAndNodeCases(ctx: ContractContext): void {
       expect(recs[key].frames.map(String)).toEqual([`only-${key}`]);
     }
     expect(await engine.broadcast(`${engine.prefix}:u:nobody`, frame)).toBe(0);
-  });
-
-  it('sums node reports and forgets removed and expired nodes', async () => {
-    const engine = await ctx.engine();
-    await engine.reportNode({ nodeId: 'n1', total: 3, byUser: { a: 2, b: 1 }, byProject: { p: 3 } }, 60);
-    await engine.reportNode({ nodeId: 'n2', total: 2, byUser: { a: 2 }, byProject: { p: 1, q: 1 } }, 60);
-    await engine.reportNode({ nodeId: 'short', total: 7, byUser: { c: 7 }, byProject: {} }, 1);
-    expect(await engine.connectionStats()).toEqual({
-      total_clients: 12,
-      by_user: { a: 4, b: 1, c: 7 },
-      by_project: { p: 4, q: 1 },
-      nodes: 3,
-    });
-    await engine.reportNode({ nodeId: 'n1', total: 1, byUser: { a: 1 }, byProject: { p: 1 } }, 60);
-    await engine.removeNode('n2');
-    await waitFor('the short-lived report to expire', async () => (await engine.connectionStats()).nodes === 1, 10_000, 100);
-    expect(await engine.connectionStats()).toEqual({ total_clients: 1, by_user: { a: 1 }, by_project: { p: 1 }, nodes: 1 });
-  });
-
-  it('keeps a connection session until its ttl, replaces it on save, and refuses a bad ttl', async () => {
-    const engine = await ctx.engine();
-    expect(await engine.loadSession('c-unknown')).toBeNull();
-    const full = {
-      who: { userId: 'user-123', projectId: 'project-456', projects: ['p7', 'p8'], subject: 'sub-1' },
-      tasks: { 'task-a': { offset: 12, epoch: 'e1a2b3c4d5e6' }, 'task.b:x': { offset: 0, epoch: '' } },
-    };
-    await engine.saveSession('c1', full, 60);
-    await engine.saveSession('c2', { who: { userId: 'user-9' }, tasks: {} }, 0.3);
-    expect(await engine.loadSession('c1')).toEqual(full);
-    expect(await engine.loadSession('c2')).toEqual({ who: { userId: 'user-9' }, tasks: {} });
-    // a save replaces the whole session: tasks no longer listed are gone
-    await engine.saveSession('c1', { who: { projectId: 'p2' }, tasks: { 'task-c': { offset: 3, epoch: 'ee' } } }, 60);
-    expect(await engine.loadSession('c1')).toEqual({ who: { projectId: 'p2' }, tasks: { 'task-c': { offset: 3, epoch: 'ee' } } });
-    await waitFor('the short session to expire', async () => (await engine.loadSession('c2')) === null, 10_000, 50);
-    for (const bad of [0, -1, Number.NaN]) {
-      await expect(engine.saveSession('c3', { who: {}, tasks: {} }, bad)).rejects.toBeInstanceOf(EngineArgumentError);
-    }
-  });
-
-  it('saves many sessions in one call and extends their ttl with touchSessions', async () => {
-    const engine = await ctx.engine();
-    const sessions = range(1, 50).map((i) => ({ clientId: `b${i}`, session: { who: { userId: `u${i}` }, tasks: { [`t${i}`]: { offset: i, epoch: 'ep' } } } }));
-    await engine.saveSessions(sessions, 0.4);
-    await engine.saveSessions([], 1);
-    expect(await engine.loadSession('b7')).toEqual({ who: { userId: 'u7' }, tasks: { t7: { offset: 7, epoch: 'ep' } } });
-    await engine.touchSessions(['b1', 'b2', 'b-unknown'], 60);
-    await waitFor('the untouched sessions to expire', async () => (await engine.loadSession('b3')) === null, 10_000, 50);
-    expect(await engine.loadSession('b1')).toEqual(sessions[0]!.session);
-    expect(await engine.loadSession('b2')).toEqual(sessions[1]!.session);
-    expect(await engine.loadSession('b-unknown')).toBeNull();
   });
 
   it('gives 200 concurrent publishers on one task offsets 1..200, each once, agreeing everywhere', async () => {

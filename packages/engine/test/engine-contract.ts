@@ -1,12 +1,15 @@
 /**
- * The engine contract suite: one set of cases that every engine must pass (memory-engine.test.ts and
- * redis-engine.test.ts run it). Each case gets a fresh random prefix; engines it makes are closed after it.
+ * The engine contract suite: one set of cases that every engine must pass, one group per role
+ * (engine-contract.test.ts runs it on every backend of testkit's ENGINE_MATRIX). Each case gets a fresh
+ * random prefix; engines it makes are closed after it.
  * Frames are compared byte for byte with protocol's assembleTaskFrame, so all engines write identical bytes.
  */
 import { afterEach, beforeEach, describe } from 'vitest';
 import type { Engine } from '../src/index';
-import { pubSubAndNodeCases } from './engine-contract-pubsub';
+import { nodeRegistryCases } from './engine-contract-nodes';
+import { pubSubCases } from './engine-contract-pubsub';
 import { readCases } from './engine-contract-reads';
+import { sessionStoreCases } from './engine-contract-sessions';
 import { storeCases } from './engine-contract-store';
 import { uniquePrefix } from '@taskpulse/testkit/engines';
 
@@ -38,8 +41,13 @@ export function runEngineContract(name: string, factory: EngineFactory): void {
     afterEach(async () => {
       await Promise.all(opened.splice(0).map((engine) => engine.close()));
     });
-    storeCases(context);
-    readCases(context);
-    pubSubAndNodeCases(context);
+    // One group per role, so a backend that replaces one role (composeEngine) is checked by its group.
+    describe('TaskStore', () => {
+      storeCases(context);
+      readCases(context);
+    });
+    describe('PubSub', () => pubSubCases(context));
+    describe('NodeRegistry', () => nodeRegistryCases(context));
+    describe('SessionStore', () => sessionStoreCases(context));
   });
 }

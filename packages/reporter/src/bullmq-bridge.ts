@@ -21,15 +21,15 @@
  * Use either this bridge or `withProgress` for a queue, not both: each would report the same job.
  */
 import { Job, Queue, QueueEvents, type ConnectionOptions } from 'bullmq';
-import { TaskFinishedError, type Engine } from '@taskpulse/engine';
+import { TaskFinishedError } from '@taskpulse/engine';
 import { LIMITS, type TaskEvent } from '@taskpulse/protocol';
 import { pino, type Logger } from 'pino';
 import { progressEventOf } from './bullmq-progress';
 import { ReporterInputError } from './errors';
 import { JobOwnerCache, type JobOwner } from './job-owner-cache';
-import { createReporter, type ProgressReporter } from './reporter';
+import { createReporter, type ProgressReporter, type ReporterEngine } from './reporter';
 
-export type BullmqBridgeOptions = ({ engine: Engine; reporter?: undefined } | { reporter: ProgressReporter; engine?: undefined }) & {
+export type BullmqBridgeOptions = ({ engine: ReporterEngine; reporter?: undefined } | { reporter: ProgressReporter; engine?: undefined }) & {
   queueName: string;
   /** BullMQ connection options (a plain options object: QueueEvents needs a dedicated connection). */
   connection: ConnectionOptions;

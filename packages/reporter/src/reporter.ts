@@ -13,7 +13,7 @@ import {
   type BroadcastMessage,
   type TaskEvent,
 } from '@taskpulse/protocol';
-import type { DedupeKey, Engine, PublishResult } from '@taskpulse/engine';
+import type { DedupeKey, EngineStatus, PublishResult, PubSub, TaskStore } from '@taskpulse/engine';
 import { describeError, isErrorLike } from './cause-chain';
 import { ReporterInputError, asInputError, printableId } from './errors';
 
@@ -25,9 +25,12 @@ export interface ReporterOptions {
   now?: () => Date;
 }
 
+/** The engine roles a reporter writes through: publish and cleanup of the task store, broadcasts, the prefix. */
+export type ReporterEngine = Pick<TaskStore, 'publish' | 'cleanupOldHistory'> & Pick<PubSub, 'broadcast'> & Pick<EngineStatus, 'prefix'>;
+
 /** The guide's ProgressService. Each method resolves once the event is stored and fanned out. */
 export interface ProgressReporter {
-  readonly engine: Engine;
+  readonly engine: ReporterEngine;
   notifyTaskStart(taskId: string, userId?: string, projectId?: string): Promise<Reported>;
   updateProgress(taskId: string, percent: number, message?: string): Promise<Reported>;
   /** Progress = completed/total as a percent rounded to 2 decimals (0 when total is 0). */
@@ -69,7 +72,7 @@ export interface TaskProgress {
 }
 
 /** Creates a reporter that writes through `engine` (memory or Redis). */
-export function createReporter(engine: Engine, options: ReporterOptions = {}): ProgressReporter {
+export function createReporter(engine: ReporterEngine, options: ReporterOptions = {}): ProgressReporter {
   const now = options.now ?? (() => new Date());
   const timestamp = () => now().toISOString();
 

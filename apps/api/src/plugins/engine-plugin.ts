@@ -3,20 +3,28 @@
  * is the caller's to close; one this plugin created (Redis from a URL, else memory) is closed with the app.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { createMemoryEngine, createRedisEngineForUrl, type Engine } from '@taskpulse/engine';
-import { createReporter, type ProgressReporter } from '@taskpulse/reporter';
+import { createMemoryEngine, createRedisEngineForUrl, type EngineStatus, type NodeRegistry, type TaskStore } from '@taskpulse/engine';
+import { createReporter, type ProgressReporter, type ReporterEngine } from '@taskpulse/reporter';
 import { shared } from './skip-override';
+
+/**
+ * The engine roles the routes read through (`app.engine`): task snapshots, history and stats, the node
+ * registry's connection stats, and the status. Writes and broadcasts go through `app.reporter`.
+ */
+export type ApiEngine = Pick<TaskStore, 'snapshot' | 'history' | 'stats'> &
+  Pick<NodeRegistry, 'connectionStats'> &
+  Pick<EngineStatus, 'kind' | 'prefix' | 'isReady' | 'close'>;
 
 declare module 'fastify' {
   interface FastifyInstance {
-    engine: Engine;
+    engine: ApiEngine;
     reporter: ProgressReporter;
   }
 }
 
 export interface EnginePluginOptions {
-  /** Use this engine; the app will not close it. */
-  engine?: Engine;
+  /** Use this engine (any Engine, or one composed from roles); the app will not close it. */
+  engine?: ApiEngine & ReporterEngine;
   /** Without `engine`: create a Redis engine on this URL (else a memory engine). */
   redisUrl?: string;
   /** Key prefix of a created engine (default tp). */
