@@ -1,5 +1,5 @@
 /**
- * The Redis task store: publish is one run of lua/publish-task-event-7.lua (one round trip, atomic);
+ * The Redis task store: publish is one run of lua/publish-task-event-2.lua (one round trip, atomic; then the stats index, redis-status-index.ts);
  * history is one run of lua/read-history-2.lua (the frames come back as one flat array); the other reads
  * are one command or one MULTI each, so a page's offset and epoch always belong to its frames.
  */
