@@ -19,7 +19,7 @@ import {
 } from '@taskpulse/protocol';
 import type { ConnectionSession, EngineStatus, SessionIdentity, TaskPosition } from '@taskpulse/engine';
 import { KeySourceError, TokenError } from '@taskpulse/auth';
-import type { BroadcastChannels } from './broadcast-channels';
+import type { BroadcastChannelCounts } from './broadcast-channel-counts';
 import type { GatewayAuth } from './gateway-auth';
 import type { TaskViewer } from './task-authorization';
 import { TokenExpiry } from './token-expiry';
@@ -29,8 +29,8 @@ import type { FanOut } from './fan-out';
 import type { GatewayMetrics } from './metrics';
 import { FrameRateLimiter, type RateLimit } from './rate-limit';
 import { SlowPath, type SlowSockets } from './slow-sockets';
-import type { SubscriberSocket } from './subscriber-socket';
-import { TaskSubscriptions, type SubscriptionContext } from './subscriptions';
+import type { TaskSocket } from './task-socket';
+import { TaskSubscriptions, type TaskSubscriptionsContext } from './task-subscriptions';
 
 const NONE: readonly string[] = Object.freeze([]);
 
@@ -44,11 +44,11 @@ export interface ConnectionContext {
   engine: Pick<EngineStatus, 'prefix'>;
   fanOut: FanOut;
   /** The gateway's user and project channel counts. */
-  broadcasts: BroadcastChannels;
+  broadcasts: BroadcastChannelCounts;
   metrics: GatewayMetrics;
   logger: Logger;
   /** Handed to each connection's task subscriptions. */
-  subscriptions: SubscriptionContext;
+  subscriptions: TaskSubscriptionsContext;
   rateLimit: RateLimit;
   /** The auth mode and token verifier (refresh frames in jwt mode). */
   auth: GatewayAuth;
@@ -84,7 +84,7 @@ export interface ConnectionIdentity {
  * A connection from upgrade to close. Most connections sit idle for hours, so it holds only its ids and
  * socket; the rate limiter and task subscriptions are made on the first frame that needs them.
  */
-export class Connection implements SubscriberSocket, Peer {
+export class Connection implements TaskSocket, Peer {
   readonly clientId: string;
   /** Liveness, in sweeps of dead-peers.ts: when the peer was last heard from, and an unanswered ping (-1: none). */
   heardTick = 0;
@@ -133,7 +133,7 @@ export class Connection implements SubscriberSocket, Peer {
     this.expiresAt = identity.expiresAt;
   }
 
-  /** What per-task authorization checks (subscriptions.ts): made per subscribe, in jwt mode only. */
+  /** What per-task authorization checks (task-subscriptions.ts): made per subscribe, in jwt mode only. */
   get viewer(): TaskViewer {
     const viewer: TaskViewer = { projects: this.projects, tasks: this.grantedTasks };
     if (this.userId !== undefined) viewer.userId = this.userId;
@@ -369,7 +369,7 @@ export class Connection implements SubscriberSocket, Peer {
     }
   }
 
-  // The SubscriberSocket methods below are no-ops once the socket closed (see subscriptions.ts).
+  // The TaskSocket methods below are no-ops once the socket closed (see task-subscriptions.ts).
 
   send(frame: string | Buffer): void {
     if (this.slow) this.slow.push(frame);

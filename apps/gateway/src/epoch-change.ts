@@ -1,4 +1,4 @@
-/** The notice that a task's sequence restarted in a new epoch, seen live (task-relay.ts, subscribe-window.ts). */
+/** The notice that a task's sequence restarted in a new epoch, seen live (task-relay.ts, topic-handover.ts). */
 import { encodeAckFrame } from '@taskpulse/protocol';
 
 /**

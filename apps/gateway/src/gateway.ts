@@ -10,7 +10,7 @@ import uWS, { type TemplatedApp, type us_listen_socket, type us_socket } from 'u
 import { pino } from 'pino';
 import { CLOSE_CODES } from '@taskpulse/protocol';
 import { watchBackpressure, type BackpressureWatch } from './backpressure';
-import { BroadcastChannels } from './broadcast-channels';
+import { BroadcastChannelCounts } from './broadcast-channel-counts';
 import { Connection, type ConnectionContext, type SocketData } from './connection';
 import { createDeliveryMetrics } from './delivery-metrics';
 import { DeadPeers } from './dead-peers';
@@ -97,7 +97,7 @@ export function createGateway(options: GatewayOptions): Gateway {
   const connectionContext: ConnectionContext = {
     engine,
     fanOut,
-    broadcasts: new BroadcastChannels(engine, metrics, logger, pending),
+    broadcasts: new BroadcastChannelCounts(engine, metrics, logger, pending),
     metrics,
     logger,
     rateLimit: limits.rate,

@@ -21,7 +21,7 @@ import { readTaskState } from './read-task-state';
 import { epochChangeNotice } from './epoch-change';
 
 interface ChannelState {
-  /** Subscriptions of this gateway on the channel (held by subscriptions.ts around its fan-out registration). */
+  /** Subscriptions of this gateway on the channel (held by task-subscriptions.ts around its fan-out registration). */
   refs: number;
   /** The newest frame published to the topic; epoch undefined until one was (or a subscribe window seeded it). */
   offset: number;
@@ -123,7 +123,7 @@ export class TaskRelay {
         state.held ??= [];
         const windows = state.bridging;
         state.bridging = undefined;
-        // joinNow seeds this channel's position (subscriptions.ts) when no frame reached the topic yet
+        // joinNow seeds this channel's position (task-subscriptions.ts) when no frame reached the topic yet
         for (const window of windows ?? []) window.joinNow();
       }
       this.ctx.logger.warn({ channels: this.channels.size }, 'engine link lost: task channels hold their frames until repaired');

@@ -32,7 +32,7 @@ import type {
 import { TaskFinishedError } from './errors';
 import { historyPage } from './history-page';
 import { applyCountChanges, checkAfterOffset, checkDedupeKey, checkLimit, checkTtl, copySession, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
-import { ListenerRegistry } from './listener-registry';
+import { ChannelListeners } from './channel-listeners';
 
 interface MemoryTask {
   epoch: string;
@@ -64,7 +64,7 @@ export class MemoryEngine implements Engine {
   readonly prefix: string;
   private readonly now: () => number;
   private readonly tasks = new Map<string, MemoryTask>();
-  private readonly listeners = new ListenerRegistry();
+  private readonly listeners = new ChannelListeners();
   private readonly nodes = new Map<string, { report: NodeReport; expiresAt: number }>();
   private readonly sessions = new Map<string, { session: ConnectionSession; expiresAt: number }>();
   private readonly linkListeners = new Set<(event: LinkEvent) => void>();

@@ -18,7 +18,7 @@ import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import type { ChannelListener, LinkEvent } from './engine';
 import type { EngineLogger } from './engine-logger';
 import { EngineUnavailableError } from './errors';
-import { ListenerRegistry } from './listener-registry';
+import { ChannelListeners } from './channel-listeners';
 
 /** Pause between attempts to bring every channel back after a loss, in ms. */
 const RESYNC_RETRY_MS = 200;
@@ -32,7 +32,7 @@ interface ShardLink {
 
 /** Subscriptions of one cluster engine, one connection per master that serves them. */
 export class RedisClusterSubscriber {
-  private readonly registry = new ListenerRegistry();
+  private readonly registry = new ChannelListeners();
   private readonly links = new Map<string, ShardLink>();
   /** The link on which each channel's SSUBSCRIBE was confirmed. */
   private readonly confirmedOn = new Map<string, ShardLink>();

@@ -1,7 +1,7 @@
 /**
  * The cluster's engine: the connections, their health, and the four roles played by their own objects:
  * task events in Redis (redis-task-store.ts and lua/), channels over one subscriber connection per engine
- * (redis-subscriber.ts; broadcasts go out on the command connection), node counts with expiry
+ * (redis-channel-link.ts; broadcasts go out on the command connection), node counts with expiry
  * (redis-node-registry.ts), connection sessions for resume (redis-session-store.ts). The role methods are
  * bound from those objects (compose-engine.ts), not forwarded by hand.
  * Two connections: commands, and the subscriber. Every Redis failure surfaces as EngineUnavailableError.
@@ -14,7 +14,7 @@ import { EngineUnavailableError } from './errors';
 import { redisCall } from './redis-call';
 import { RedisNodeRegistry } from './redis-node-registry';
 import { RedisSessionStore } from './redis-session-store';
-import { RedisSubscriber } from './redis-subscriber';
+import { RedisChannelLink } from './redis-channel-link';
 import { publishTaskEventScript, readHistoryScript, RedisTaskStore } from './redis-task-store';
 
 export interface RedisEngineOptions {
@@ -59,7 +59,7 @@ export class RedisEngine implements Engine {
   readonly roles: EngineRoles;
   private readonly commands: Redis;
   private readonly subscriberConnection: Redis;
-  private readonly subscriber: RedisSubscriber;
+  private readonly subscriber: RedisChannelLink;
   private readonly logger: EngineLogger;
   private closed = false;
   /** Set while a health PING has been unanswered for longer than the interval. */
@@ -89,7 +89,7 @@ export class RedisEngine implements Engine {
         });
       }
     });
-    const subscriber = new RedisSubscriber(this.subscriberConnection, this.logger);
+    const subscriber = new RedisChannelLink(this.subscriberConnection, this.logger);
     const commands = this.commands;
     this.subscriber = subscriber;
     this.roles = {

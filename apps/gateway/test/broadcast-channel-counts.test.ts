@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { createMemoryEngine, EngineUnavailableError, type ChannelListener, type Engine } from '@taskpulse/engine';
 import { waitFor } from '@taskpulse/testkit';
-import { BroadcastChannels } from '../src/broadcast-channels';
+import { BroadcastChannelCounts } from '../src/broadcast-channel-counts';
 import { createGatewayMetrics } from '../src/metrics';
 import { PendingWork } from '../src/pending-work';
 
@@ -23,7 +23,7 @@ function flakyEngine(failures: number): Engine & { subscribeCalls: number } {
 describe('broadcast channels', () => {
   it('registers a channel once for many connections and leaves it with the last one', async () => {
     const engine = flakyEngine(0);
-    const channels = new BroadcastChannels(engine, createGatewayMetrics(), pino({ level: 'silent' }), new PendingWork());
+    const channels = new BroadcastChannelCounts(engine, createGatewayMetrics(), pino({ level: 'silent' }), new PendingWork());
     const seen: string[] = [];
     const listener: ChannelListener = (_c, frame) => seen.push(frame.toString());
     for (let i = 0; i < 3; i++) channels.join('tp:u:u1', listener);
@@ -43,7 +43,7 @@ describe('broadcast channels', () => {
   it('retries a failed registration with the next connection and counts the failure', async () => {
     const engine = flakyEngine(1);
     const metrics = createGatewayMetrics();
-    const channels = new BroadcastChannels(engine, metrics, pino({ level: 'silent' }), new PendingWork());
+    const channels = new BroadcastChannelCounts(engine, metrics, pino({ level: 'silent' }), new PendingWork());
     const listener: ChannelListener = () => {};
     channels.join('tp:p:p1', listener);
     await waitFor('the failure counted', async () => (await metrics.registry.getSingleMetricAsString('taskpulse_gateway_engine_failures_total')).includes('operation="subscribe"} 1'));

@@ -13,9 +13,9 @@ import { readFrameEpoch, readFrameOffset } from '@taskpulse/protocol/node';
 import type { ChannelListener } from '@taskpulse/engine';
 import type { TaskStateRead } from './read-task-state';
 import { epochChangeNotice } from './epoch-change';
-import type { SubscriberSocket } from './subscriber-socket';
+import type { TaskSocket } from './task-socket';
 
-export class SubscribeWindow {
+export class TopicHandover {
   private phase: 'holding' | 'bridging' | 'done' = 'holding';
   private held: Buffer[] = [];
   /** The state's position: frames at or below it in its epoch are covered. */
@@ -27,7 +27,7 @@ export class SubscribeWindow {
   private joinQueued = false;
 
   constructor(
-    private readonly socket: SubscriberSocket,
+    private readonly socket: TaskSocket,
     private readonly topic: string,
     /** Called once the socket joined the topic: time to drop this window's engine registration. */
     private readonly onJoined: () => void,

@@ -17,7 +17,7 @@ interface HeldChannel {
 }
 
 /** Reference counts of broadcast channels over this gateway's connections. */
-export class BroadcastChannels {
+export class BroadcastChannelCounts {
   private readonly held = new Map<string, HeldChannel>();
 
   constructor(

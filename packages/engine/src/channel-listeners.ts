@@ -16,7 +16,8 @@ interface ChannelEntry {
   counts: number[];
 }
 
-export class ListenerRegistry {
+/** Who listens to each channel in this process: the one count the engine subscribes and unsubscribes by. */
+export class ChannelListeners {
   private readonly channels = new Map<string, ChannelEntry>();
 
   /** Adds a registration; returns true when the channel had none before (time to SUBSCRIBE). */

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import type { ChannelListener } from '../src/engine';
-import { ListenerRegistry } from '../src/listener-registry';
+import { ChannelListeners } from '../src/channel-listeners';
 
 const frame = Buffer.from('{}');
 
 describe('listener registry', () => {
   it('calls each distinct listener once and leaves the channel with its last registration', () => {
-    const registry = new ListenerRegistry();
+    const registry = new ChannelListeners();
     const calls: string[] = [];
     const a: ChannelListener = () => calls.push('a');
     const b: ChannelListener = () => calls.push('b');
@@ -25,7 +25,7 @@ describe('listener registry', () => {
   });
 
   it('finishes an emit unchanged when a listener leaves or joins during it, and survives a throwing listener', () => {
-    const registry = new ListenerRegistry();
+    const registry = new ChannelListeners();
     const calls: string[] = [];
     const errors: unknown[] = [];
     const late: ChannelListener = () => calls.push('late');

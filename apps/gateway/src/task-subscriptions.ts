@@ -1,7 +1,7 @@
 /**
  * One connection's task subscriptions (ARCHITECTURE.md "Subscribing without a gap"): register the
  * socket's window listener and the shared fan-out listener, both resolving once the channel is live;
- * read the state; hand state and ack to the window (subscribe-window.ts), which sends them with the held
+ * read the state; hand state and ack to the topic handover (topic-handover.ts), which sends them with the held
  * frames and joins the uWebSockets.js topic. Operations on one task run in order (a subscribe's ack
  * always precedes a later unsubscribe's); different tasks proceed in parallel. A socket that closes
  * while a step awaits the engine leaves no engine registration behind.
@@ -16,20 +16,20 @@ import type { ChannelListener, EngineStatus, PubSub, TaskPosition, TaskStore } f
 import type { GatewayMetrics } from './metrics';
 import type { PendingWork } from './pending-work';
 import { readTaskState } from './read-task-state';
-import { SubscribeWindow } from './subscribe-window';
+import { TopicHandover } from './topic-handover';
 import type { AuthorizeTask } from './task-authorization';
-import type { SubscriberSocket } from './subscriber-socket';
+import type { TaskSocket } from './task-socket';
 import type { TaskRelay } from './task-relay';
 
 /** Shared by every connection of one gateway. */
-export interface SubscriptionContext {
+export interface TaskSubscriptionsContext {
   engine: Pick<PubSub, 'subscribe' | 'unsubscribe'> & Pick<TaskStore, 'latest' | 'replay'> & Pick<EngineStatus, 'prefix'>;
   /** The gateway's one task fan-out listener (the relay's, see task-relay.ts). */
   fanOut: ChannelListener;
   /** Where each topic stands; a subscription holds its channel there while it exists. */
   relay: TaskRelay;
   /** A connection's subscriptions changed: its session should be saved soon. */
-  sessionChanged(socket: SubscriberSocket): void;
+  sessionChanged(socket: TaskSocket): void;
   metrics: GatewayMetrics;
   logger: Logger;
   pending: PendingWork;
@@ -46,8 +46,8 @@ type UnsubscribeMessage = Extract<ClientMessage, { action: 'unsubscribe' }>;
 
 interface Entry {
   channel: string;
-  /** Present from registration until the socket joined the topic (see subscribe-window.ts). */
-  window?: SubscribeWindow;
+  /** Present from registration until the socket joined the topic (see topic-handover.ts). */
+  window?: TopicHandover;
   /** Set once the state was sent: from then on the entry owns its engine registrations. */
   delivered: boolean;
   /** The position the subscribe asked to resume from: the session's until the state was sent. */
@@ -65,8 +65,8 @@ export class TaskSubscriptions {
   private readonly queues = new Map<string, Promise<void>>();
 
   constructor(
-    private readonly socket: SubscriberSocket,
-    private readonly ctx: SubscriptionContext,
+    private readonly socket: TaskSocket,
+    private readonly ctx: TaskSubscriptionsContext,
   ) {}
 
   /** Subscriptions held, delivered or being set up. */
@@ -162,7 +162,7 @@ export class TaskSubscriptions {
     const position = msg.offset !== undefined && msg.epoch !== undefined ? { offset: msg.offset, epoch: msg.epoch } : undefined;
     const entry: Entry = { channel, delivered: false };
     if (position) entry.requested = position;
-    const window = new SubscribeWindow(socket, channel, () => {
+    const window = new TopicHandover(socket, channel, () => {
       entry.window = undefined;
       ctx.relay.seed(channel, window.position, window);
       this.leave(channel, window.listener, 'subscribe');
@@ -250,7 +250,7 @@ export class TaskSubscriptions {
   }
 
   /** Set-up stopped after both registrations succeeded (socket closed or read failed): take both back. */
-  private undo(entry: Entry, window: SubscribeWindow): void {
+  private undo(entry: Entry, window: TopicHandover): void {
     window.stop();
     this.leave(entry.channel, window.listener, 'subscribe');
     this.leave(entry.channel, this.ctx.fanOut, 'subscribe');

@@ -5,14 +5,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { assembleTaskFrame } from '@taskpulse/protocol';
-import type { SubscriberSocket } from '../src/subscriber-socket';
-import { SubscribeWindow } from '../src/subscribe-window';
+import type { TaskSocket } from '../src/task-socket';
+import { TopicHandover } from '../src/topic-handover';
 
 function frame(offset: number, epoch: string): Buffer {
   return Buffer.from(assembleTaskFrame('progress', 'task-w', offset, epoch, { progress: String(offset), timestamp: '1' } as never));
 }
 
-function recordingSocket(): SubscriberSocket & { sent: Array<Record<string, unknown>>; topics: string[] } {
+function recordingSocket(): TaskSocket & { sent: Array<Record<string, unknown>>; topics: string[] } {
   const sent: Array<Record<string, unknown>> = [];
   const topics: string[] = [];
   return {
@@ -32,7 +32,7 @@ describe('subscribe window across a live epoch change', () => {
   it('sends a resync ack before the first bridged frame of a new epoch, once', async () => {
     const socket = recordingSocket();
     let joined = 0;
-    const window = new SubscribeWindow(socket, 'chan', () => (joined += 1), 'task-w');
+    const window = new TopicHandover(socket, 'chan', () => (joined += 1), 'task-w');
     // State read at offset 5 of epoch "a"; frames up to 5 may still be on their way, so it bridges.
     window.deliver({ frames: [frame(5, 'a')], offset: 5, epoch: 'a', recovered: false }, '{"type":"ack","action":"subscribe"}');
     expect(window.bridging).toBe(true);
@@ -53,7 +53,7 @@ describe('subscribe window across a live epoch change', () => {
 
   it('sends no notice for a task that had no epoch yet (unknown when subscribed)', () => {
     const socket = recordingSocket();
-    const window = new SubscribeWindow(socket, 'chan', () => {}, 'task-w');
+    const window = new TopicHandover(socket, 'chan', () => {}, 'task-w');
     window.listener('chan', frame(1, 'b')); // held during the read
     window.deliver({ frames: [], offset: 0, recovered: false }, '{"type":"ack","action":"subscribe"}');
     expect(socket.sent.map((f) => f.type)).toEqual(['ack', 'progress']);

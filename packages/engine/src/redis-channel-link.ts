@@ -1,5 +1,5 @@
 /**
- * The process's one subscriber connection. Listeners are reference-counted in a ListenerRegistry; the
+ * The process's one subscriber connection. Listeners are reference-counted in ChannelListeners; the
  * registry is the truth and each channel's SUBSCRIBE/UNSUBSCRIBE runs in a per-channel queue that brings
  * Redis in line with it, so racing subscribe/unsubscribe calls on one channel always settle on "subscribed
  * exactly while a listener is registered". Frames arrive as Buffers (`messageBuffer`) and are handed on
@@ -9,11 +9,11 @@ import type { Redis } from 'ioredis';
 import type { ChannelListener, LinkEvent } from './engine';
 import type { EngineLogger } from './engine-logger';
 import { EngineUnavailableError } from './errors';
-import { ListenerRegistry } from './listener-registry';
+import { ChannelListeners } from './channel-listeners';
 
 /** Subscriptions of one engine over its one subscriber connection. */
-export class RedisSubscriber {
-  private readonly registry = new ListenerRegistry();
+export class RedisChannelLink {
+  private readonly registry = new ChannelListeners();
   /** Channels Redis confirmed on the current connection. */
   private readonly confirmed = new Set<string>();
   /** Tail of each channel's queue of reconciliations. */

@@ -1,12 +1,12 @@
 /**
- * The socket as the subscription logic sees it (subscriptions.ts, subscribe-window.ts): a Connection
+ * The socket as the subscription logic sees it (task-subscriptions.ts, topic-handover.ts): a Connection
  * implements it, tests may too.
  */
 import type { ErrorCode } from '@taskpulse/protocol';
 import type { TaskViewer } from './task-authorization';
 
 /** What the subscription logic needs from its socket; every call is a no-op once `closed`. */
-export interface SubscriberSocket {
+export interface TaskSocket {
   readonly closed: boolean;
   readonly clientId: string;
   /** Who the socket is, for per-task authorization (jwt mode); absent means "sees nothing" there. */
