@@ -45,4 +45,6 @@ flush(true)
 
 redis.call('PEXPIRE', node, ARGV[3])
 redis.call('ZADD', KEYS[1], ARGV[2], ARGV[1])
+-- nodes whose report expired (now = expiry - ttl) leave the index with every report
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. (tonumber(ARGV[2]) - tonumber(ARGV[3])))
 return 1
