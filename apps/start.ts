@@ -11,8 +11,8 @@ import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { registerProcessMetrics } from '@taskpulse/metrics';
 import { configOrExit, exitOnSignals, readInt, readRaw } from '@taskpulse/config';
-import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
-import { createReporter } from '@taskpulse/reporter';
+import { createMemoryEngine, createRedisEngineForUrl, type Engine } from '@taskpulse/engine';
+import { bullmqRedisFor, createReporter } from '@taskpulse/reporter';
 import { createGateway, limitsFromSettings, readGatewaySettings } from '@taskpulse/gateway';
 import { apiAuthFrom, build, createInjectFallback, createQueueDemoJobs, loadApiConfig, type DemoJobs } from '@taskpulse/api';
 import { createInProcessRunner, instrumentWorker, readWorkerJobSettings, startVideoWorker } from '@taskpulse/worker';
@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   if (redisUrl === undefined) {
     engine = createMemoryEngine({ prefix: config.gateway.keyPrefix });
   } else {
-    const redis = createRedisEngine({ url: redisUrl, prefix: config.gateway.keyPrefix, logger, metricsRegistry: registry });
+    const redis = createRedisEngineForUrl(redisUrl, { prefix: config.gateway.keyPrefix, logger, metricsRegistry: registry });
     // Listening before Redis answers would greet the first requests with 503: wait a little, then go on anyway.
     await redis.ready(ENGINE_WAIT_MS).catch((error: unknown) => {
       logger.warn({ err: error }, 'redis is not ready yet; requests get 503 until it is');
@@ -51,16 +51,18 @@ async function main(): Promise<void> {
     engine = redis;
   }
   const reporter = createReporter(engine);
+  const bullmq = redisUrl === undefined ? undefined : bullmqRedisFor(redisUrl);
 
   // Typed as the API's DemoJobs: here the compiler checks the worker's job data against the API's input.
   const demoJobs: DemoJobs & { close(): Promise<void> } =
-    redisUrl === undefined
+    bullmq === undefined
       ? createInProcessRunner(reporter, { stepMs: config.stepMs, logger: logger.child({ part: 'demo-runner' }) })
-      : createQueueDemoJobs({ connection: { url: redisUrl }, queueName: config.api.demoQueue, logger: logger.child({ part: 'demo-queue' }) });
+      : createQueueDemoJobs({ connection: bullmq.connection, prefix: bullmq.prefix, queueName: config.api.demoQueue, logger: logger.child({ part: 'demo-queue' }) });
   const api = await build({
     engine,
     reporter,
     redisUrl,
+    ...(bullmq === undefined ? {} : { bullmqConnection: bullmq.connection, bullmqPrefix: bullmq.prefix }),
     bridgeQueues: config.api.bridgeQueues,
     demoJobs,
     cleanupIntervalMs: config.api.cleanupIntervalMs,
@@ -72,10 +74,11 @@ async function main(): Promise<void> {
   });
   await api.ready();
   const worker =
-    redisUrl === undefined
+    bullmq === undefined
       ? undefined
       : startVideoWorker({
-          connection: { url: redisUrl },
+          connection: bullmq.connection,
+          prefix: bullmq.prefix,
           reporter,
           logger: logger.child({ part: 'worker' }),
           queueName: config.api.demoQueue,
@@ -99,12 +102,13 @@ async function main(): Promise<void> {
     await worker?.close();
     await demoJobs.close();
     await api.close();
+    await bullmq?.close();
     await engine.close();
   });
 
   const port = await gateway.listen(config.gateway.port, config.gateway.host);
   const base = `localhost:${port}`;
-  const mode = redisUrl === undefined ? 'memory engine, demo jobs in process' : `redis engine, BullMQ queue ${config.api.demoQueue}`;
+  const mode = redisUrl === undefined ? 'memory engine, demo jobs in process' : `${engine.kind} engine, BullMQ queue ${config.api.demoQueue}`;
   // Printed whatever LOG_LEVEL says: this is what a person starting the demo reads.
   process.stdout.write(
     [

@@ -1,10 +1,11 @@
 /**
  * The cluster end to end, as real processes: two gateway nodes, one API and the demo worker on one
- * private Redis, with a reporter in this process acting as a job worker.
+ * private Redis, with a reporter in this process acting as a job worker; then all of it again on the
+ * run's Redis Cluster (3 masters, 3 replicas), every process pointed at it by REDIS_URL=redis+cluster://….
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createRedisEngine, type Engine } from '@taskpulse/engine';
+import { createRedisEngineForUrl, type Engine } from '@taskpulse/engine';
 import { createReporter, type ProgressReporter } from '@taskpulse/reporter';
 import { freePort, runConnectSnippet, startTsProcess, waitFor, type ManagedProcess, connectClient, type TestClient } from '@taskpulse/testkit';
 
@@ -39,36 +40,41 @@ async function get(path: string): Promise<{ status: number; json: any }> {
   return { status: res.status, json: await res.json() };
 }
 
-beforeAll(async () => {
-  prefix = `e2e${randomUUID().slice(0, 8)}`;
-  const redisUrl = inject('redisUrl');
-  // The guide's flow end to end: insecure mode (the jwt cluster is tested in apps/gateway/test/jwt-gateway.test.ts).
-  const env = { REDIS_URL: redisUrl, KEY_PREFIX: prefix, LOG_LEVEL: 'warn', HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS), AUTH_MODE: 'insecure' };
-  [portA, portB] = [await freePort(), await freePort()];
-  const apiPort = await freePort();
-  apiUrl = `http://127.0.0.1:${apiPort}`;
-  const queue = `${prefix}-video`;
-  gatewayA = startTsProcess(`${root}apps/gateway/src/main.ts`, { ...env, PORT: String(portA), NODE_ID: 'node-a' });
-  gatewayB = startTsProcess(`${root}apps/gateway/src/main.ts`, { ...env, PORT: String(portB), NODE_ID: 'node-b' });
-  api = startTsProcess(`${root}apps/api/src/main.ts`, { ...env, PORT: String(apiPort), DEMO_QUEUE: queue, QUEUE_NAME: queue, BRIDGE_QUEUES: '' });
-  worker = startTsProcess(`${root}apps/worker/src/main.ts`, { ...env, QUEUE_NAME: queue, STEP_DELAY_MS: '50', METRICS_PORT: '0' });
-  await Promise.all([
-    gatewayA.waitForOutput(/gateway listening on/),
-    gatewayB.waitForOutput(/gateway listening on/),
-    api.waitForOutput(/api listening on/),
-    worker.waitForOutput(/worker (ready|listening|started)/i),
-  ]);
-  engine = createRedisEngine({ url: redisUrl, prefix });
-  reporter = createReporter(engine);
-}, 60_000);
+const BACKENDS = [
+  { name: 'one Redis', url: () => inject('redisUrl') },
+  { name: 'a Redis Cluster', url: () => inject('redisClusterUrl') },
+];
 
-afterAll(async () => {
-  await Promise.all(clients.map((c) => c.close()));
-  await Promise.all([gatewayA?.stop(), gatewayB?.stop(), api?.stop(), worker?.stop()]);
-  await engine?.close();
-});
+describe.each(BACKENDS)('cluster: two gateways, one API, a worker, $name', (backend) => {
+  beforeAll(async () => {
+    prefix = `e2e${randomUUID().slice(0, 8)}`;
+    const redisUrl = backend.url();
+    // The guide's flow end to end: insecure mode (the jwt cluster is tested in apps/gateway/test/jwt-gateway.test.ts).
+    const env = { REDIS_URL: redisUrl, KEY_PREFIX: prefix, LOG_LEVEL: 'warn', HEARTBEAT_INTERVAL_MS: String(HEARTBEAT_MS), AUTH_MODE: 'insecure' };
+    [portA, portB] = [await freePort(), await freePort()];
+    const apiPort = await freePort();
+    apiUrl = `http://127.0.0.1:${apiPort}`;
+    const queue = `${prefix}-video`;
+    gatewayA = startTsProcess(`${root}apps/gateway/src/main.ts`, { ...env, PORT: String(portA), NODE_ID: 'node-a' });
+    gatewayB = startTsProcess(`${root}apps/gateway/src/main.ts`, { ...env, PORT: String(portB), NODE_ID: 'node-b' });
+    api = startTsProcess(`${root}apps/api/src/main.ts`, { ...env, PORT: String(apiPort), DEMO_QUEUE: queue, QUEUE_NAME: queue, BRIDGE_QUEUES: '' });
+    worker = startTsProcess(`${root}apps/worker/src/main.ts`, { ...env, QUEUE_NAME: queue, STEP_DELAY_MS: '50', METRICS_PORT: '0' });
+    await Promise.all([
+      gatewayA.waitForOutput(/gateway listening on/),
+      gatewayB.waitForOutput(/gateway listening on/),
+      api.waitForOutput(/api listening on/),
+      worker.waitForOutput(/worker (ready|listening|started)/i),
+    ]);
+    engine = createRedisEngineForUrl(redisUrl, { prefix });
+    reporter = createReporter(engine);
+  }, 60_000);
 
-describe('cluster: two gateways, one API, a worker, one Redis', () => {
+  afterAll(async () => {
+    await Promise.all(clients.splice(0).map((c) => c.close()));
+    await Promise.all([gatewayA?.stop(), gatewayB?.stop(), api?.stop(), worker?.stop()]);
+    await engine?.close();
+  });
+
   it('delivers a reporter call to a client on node A, and the same frame to one on node B', async () => {
     const onA = await client(portA, 'user_id=u1&project_id=p1');
     const onB = await client(portB, 'user_id=u9&project_id=p9');

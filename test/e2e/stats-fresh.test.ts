@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 import { pino } from 'pino';
 import type { FastifyInstance } from 'fastify';
-import { createMemoryEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
+import { createMemoryEngine, createRedisClusterEngine, createRedisEngine, type Engine } from '@taskpulse/engine';
 import { freePort, waitFor, connectClient, type TestClient } from '@taskpulse/testkit';
 import { uniquePrefix } from '@taskpulse/testkit/engines';
 import { createGateway, type Gateway } from '../../apps/gateway/src/index';
@@ -41,6 +41,18 @@ const CASES: Array<{ name: string; engines(): Promise<{ gatewayEngine: Engine; a
     async engines() {
       const prefix = 't' + randomUUID().slice(0, 8);
       return { gatewayEngine: await redisEngine(prefix), apiEngine: await redisEngine(prefix) };
+    },
+  },
+  {
+    name: 'redis cluster engine',
+    async engines() {
+      const prefix = 't' + randomUUID().slice(0, 8);
+      const open = async () => {
+        const engine = createRedisClusterEngine({ url: inject('redisClusterUrl'), prefix, logger });
+        await engine.ready();
+        return engine;
+      };
+      return { gatewayEngine: await open(), apiEngine: await open() };
     },
   },
 ];

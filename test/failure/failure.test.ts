@@ -168,7 +168,7 @@ describe.skipIf(!nginxBinary)('failure test: two gateways behind nginx, a gatewa
   // FLUSHALL on a live Redis (no link loss: the gateway must notice the new epoch in the frames), and a Redis restarted without its data.
   it.each([
     ['FLUSHALL mid-run', (f: Fleet) => f.flushRedis()],
-    ['Redis restarted empty mid-run', (f: Fleet) => f.redis.restart({ flush: true })],
+    ['Redis restarted empty mid-run', (f: Fleet) => f.redis!.restart({ flush: true })],
   ])('%s: epochs change, every client is told recovered:false and still gets every terminal status', async (title, fault) => {
     const { figures } = await run(title, async (fleet) => {
       await sleep(plan.seconds * 500);

@@ -1,13 +1,13 @@
 /**
- * The failure test's cluster, as real processes: a private redis-server with persistence on, two
- * gateway processes (`npm run gateway` as it runs in production) and a private nginx in front of them,
+ * The failure test's cluster, as real processes: a private redis-server with persistence on (or a given
+ * Redis Cluster, for the failover test), two gateway processes (`npm run gateway` as it runs in production) and a private nginx in front of them,
  * plus publisher processes on demand. Every process is killed by `stop`, whatever state the run is in.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { freePort, startRedisServer, startTsProcess, type ManagedProcess, type RedisServer } from '@taskpulse/testkit';
+import { freePort, startRedisServer, startTsProcess, type ManagedProcess, type RedisCluster, type RedisServer } from '@taskpulse/testkit';
 import { startNginx, type Nginx } from './nginx';
 import type { PublisherReport } from './publisher-process';
 
@@ -23,7 +23,8 @@ export interface Gateway {
 
 export interface Fleet {
   prefix: string;
-  redis: RedisServer;
+  /** The private redis-server; undefined when the fleet runs on a given Redis Cluster. */
+  redis: RedisServer | undefined;
   gateways: Gateway[];
   nginx: Nginx;
   /** Starts a publisher process for `tasks`; resolves with its report once it exits 0. */
@@ -44,8 +45,8 @@ function baseEnv(redisUrl: string, prefix: string): Record<string, string> {
   return { REDIS_URL: redisUrl, KEY_PREFIX: prefix, AUTH_MODE: 'insecure', LOG_LEVEL: 'warn' };
 }
 
-/** Starts Redis, two gateways and nginx; on any failure stops what it started and throws. */
-export async function startFleet(nginxBinary: string, prefix: string): Promise<Fleet> {
+/** Starts Redis (unless `cluster` is given: then every process points at it), two gateways and nginx; on any failure stops what it started and throws. */
+export async function startFleet(nginxBinary: string, prefix: string, options: { cluster?: RedisCluster } = {}): Promise<Fleet> {
   const dir = mkdtempSync(join(tmpdir(), 'taskpulse-failure-'));
   const started: Array<() => Promise<unknown>> = [];
   const publishers: ManagedProcess[] = [];
@@ -56,9 +57,9 @@ export async function startFleet(nginxBinary: string, prefix: string): Promise<F
   };
   try {
     // Persistence on: history survives the restart (fsync every second; the restart shuts down cleanly, writing it all).
-    const redis = await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'everysec']);
-    started.push(() => redis.stop());
-    const env = baseEnv(redis.url, prefix);
+    const redis = options.cluster ? undefined : await startRedisServer(['--appendonly', 'yes', '--appendfsync', 'everysec']);
+    if (redis) started.push(() => redis.stop());
+    const env = baseEnv(redis?.url ?? options.cluster!.url, prefix);
     const gateways: Gateway[] = [];
     for (const nodeId of ['fail-a', 'fail-b']) {
       const port = await freePort();
@@ -98,6 +99,7 @@ export async function startFleet(nginxBinary: string, prefix: string): Promise<F
         return { process, report };
       },
       async restartRedis(downMs) {
+        if (!redis) throw new Error('restartRedis: this fleet runs on a Redis Cluster');
         const exited = new Promise((r) => redis.process.once('exit', r));
         const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 0 });
         await client.connect();
@@ -109,6 +111,7 @@ export async function startFleet(nginxBinary: string, prefix: string): Promise<F
         await redis.restart();
       },
       async flushRedis() {
+        if (!redis) throw new Error('flushRedis: this fleet runs on a Redis Cluster');
         const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
         await client.connect();
         try {

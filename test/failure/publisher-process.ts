@@ -1,5 +1,6 @@
 /**
- * A job worker for the failure test, run as its own process: the real reporter on the Redis engine.
+ * A job worker for the failure test, run as its own process: the real reporter on the Redis engine
+ * (one Redis or a cluster, by REDIS_URL).
  * Starts each of its tasks, publishes progress round-robin at a fixed rate for a fixed count (bounded in
  * time too), then ends every task (completed, or failed/cancelled for some). It survives Redis restarts:
  * a publish that failed with EngineUnavailableError is retried (bounded), and what could still not be
@@ -9,7 +10,7 @@
  * PUBLISHER_COUNT (progress events in all), PUBLISHER_OUT (path), PUBLISHER_DEADLINE_MS.
  */
 import { writeFileSync } from 'node:fs';
-import { createRedisEngine, EngineUnavailableError, TaskFinishedError } from '@taskpulse/engine';
+import { createRedisEngineForUrl, EngineUnavailableError, TaskFinishedError } from '@taskpulse/engine';
 import { createReporter, type Reported } from '@taskpulse/reporter';
 
 /** What one publisher did, read by the test. */
@@ -50,7 +51,7 @@ async function main(): Promise<void> {
   const count = Number(need('PUBLISHER_COUNT'));
   const out = need('PUBLISHER_OUT');
   const deadline = Date.now() + Number(process.env.PUBLISHER_DEADLINE_MS ?? 120_000);
-  const engine = createRedisEngine({ url: need('REDIS_URL'), prefix: need('KEY_PREFIX') });
+  const engine = createRedisEngineForUrl(need('REDIS_URL'), { prefix: need('KEY_PREFIX') });
   await engine.ready();
   const reporter = createReporter(engine);
   const report: PublisherReport = {

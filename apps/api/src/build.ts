@@ -47,6 +47,8 @@ export interface BuildOptions {
   prefix?: string;
   /** BullMQ connection (default `{ url: redisUrl }` when redisUrl is set). */
   bullmqConnection?: ConnectionOptions;
+  /** BullMQ key prefix of the bridges' queues (default BullMQ's `bull`; `{bull}` on a Redis Cluster). */
+  bullmqPrefix?: string | undefined;
   bridgeQueues?: string[];
   /** Where `POST /api/v1/demo/jobs` sends jobs (the caller closes it); without it that route answers 404. */
   demoJobs?: DemoJobs;
@@ -100,7 +102,7 @@ export async function build(options: BuildOptions = {}): Promise<FastifyInstance
     prefix: options.prefix,
   });
   const connection = options.bullmqConnection ?? (options.redisUrl === undefined ? undefined : { url: options.redisUrl });
-  await app.register(bridgesPlugin, { connection, bridgeQueues: options.bridgeQueues });
+  await app.register(bridgesPlugin, { connection, prefix: options.bullmqPrefix, bridgeQueues: options.bridgeQueues });
   await app.register(historyCleanupPlugin, { intervalMs: options.cleanupIntervalMs ?? DEFAULT_CLEANUP_INTERVAL_MS });
 
   await app.register(healthRoutes);

@@ -11,6 +11,8 @@ export const DEFAULT_DEMO_QUEUE = 'video_processing';
 
 export interface QueueDemoJobsOptions {
   connection: ConnectionOptions;
+  /** BullMQ key prefix (default BullMQ's `bull`; `{bull}` on a Redis Cluster). */
+  prefix?: string | undefined;
   /** Default video_processing. */
   queueName?: string;
   logger: Logger;
@@ -19,7 +21,10 @@ export interface QueueDemoJobsOptions {
 /** DemoJobs that add to a BullMQ queue (the job id is the task id); `close` releases the queue's connection. */
 export function createQueueDemoJobs(options: QueueDemoJobsOptions): DemoJobs & { close(): Promise<void> } {
   const queueName = options.queueName ?? DEFAULT_DEMO_QUEUE;
-  const queue = new Queue<DemoJobInput>(queueName, { connection: options.connection });
+  const queue = new Queue<DemoJobInput>(queueName, {
+    connection: options.connection,
+    ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
+  });
   // Redis trouble surfaces to the caller of enqueue; the connection's own errors are the operator's to see.
   queue.on('error', (error) => options.logger.warn({ err: error, queue: queueName }, 'demo queue connection error'));
   return {

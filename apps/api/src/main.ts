@@ -8,7 +8,8 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { registerProcessMetrics } from '@taskpulse/metrics';
-import { createRedisEngine } from '@taskpulse/engine';
+import { createRedisEngineForUrl } from '@taskpulse/engine';
+import { bullmqRedisFor } from '@taskpulse/reporter';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { apiAuthFrom } from './api-auth';
 import { build } from './build';
@@ -29,18 +30,22 @@ async function main(): Promise<void> {
   logger.info({ authMode: config.auth.mode, apiKeys: config.apiKeys.entries.map((key) => key.id), rateLimitPerMinute: config.rateLimitPerMinute }, 'auth settings');
   const registry = new Registry();
   registerProcessMetrics(registry);
-  const engine = createRedisEngine({ url: config.redisUrl!, prefix: config.keyPrefix, logger, metricsRegistry: registry });
+  const engine = createRedisEngineForUrl(config.redisUrl!, { prefix: config.keyPrefix, logger, metricsRegistry: registry });
   await engine.ready(ENGINE_WAIT_MS).catch((error: unknown) => {
     logger.warn({ err: error }, 'redis is not ready yet; the API answers 503 until it is');
   });
+  const bullmq = bullmqRedisFor(config.redisUrl!);
   const demoJobs = createQueueDemoJobs({
-    connection: { url: config.redisUrl! },
+    connection: bullmq.connection,
+    prefix: bullmq.prefix,
     queueName: config.demoQueue,
     logger: logger.child({ component: 'demo-queue' }),
   });
   const app = await build({
     engine,
     redisUrl: config.redisUrl,
+    bullmqConnection: bullmq.connection,
+    bullmqPrefix: bullmq.prefix,
     bridgeQueues: config.bridgeQueues,
     demoJobs,
     cleanupIntervalMs: config.cleanupIntervalMs,
@@ -54,6 +59,7 @@ async function main(): Promise<void> {
   exitOnSignals(logger, 'closing the api', async () => {
     await app.close();
     await demoJobs.close();
+    await bullmq.close();
     await engine.close();
   });
 

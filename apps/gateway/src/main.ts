@@ -5,7 +5,7 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { registerProcessMetrics } from '@taskpulse/metrics';
-import { createRedisEngine } from '@taskpulse/engine';
+import { createRedisEngineForUrl } from '@taskpulse/engine';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { limitsFromSettings, loadGatewayConfig } from './config';
 import { createGateway } from './gateway';
@@ -17,7 +17,7 @@ async function main(): Promise<void> {
   logger.info({ authMode: config.auth.mode, allowedOrigins: config.auth.allowedOrigins, jwtKey: config.auth.jwt?.key.kind }, 'auth settings');
   const registry = new Registry();
   registerProcessMetrics(registry);
-  const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger, metricsRegistry: registry });
+  const engine = createRedisEngineForUrl(config.redisUrl, { prefix: config.keyPrefix, logger, metricsRegistry: registry });
   const gateway = createGateway({
     engine,
     nodeId: config.nodeId,

@@ -4,9 +4,14 @@
  * `connectionStats()` on its own; a clean shutdown removes the report at once. A change of the counts
  * is reported too, coalesced: at most one report per `coalesceMs` (default 250), so the stats follow a
  * connect or a close within a second however many sockets come and go.
+ *
+ * After the first whole report, a report carries only the users and projects whose count changed since
+ * the previous one (`changesOnly`), so a heartbeat costs what changed, not how many distinct users the node
+ * holds. A failed report, or one the engine cannot apply (its counts expired or were lost with Redis's
+ * data: `needs_whole`), makes the next one whole again.
  */
 import type { Logger } from 'pino';
-import type { NodeRegistry, NodeReport } from '@taskpulse/engine';
+import type { NodeRegistry, NodeReport, NodeReportResult } from '@taskpulse/engine';
 import type { GatewayMetrics } from './metrics';
 
 /** Open connections in total, by user and by project. */
@@ -14,17 +19,20 @@ export class NodeCounts {
   total = 0;
   private readonly byUser = new Map<string, number>();
   private readonly byProject = new Map<string, number>();
+  /** Users and projects whose count changed since the last report was taken. */
+  private changedUsers = new Set<string>();
+  private changedProjects = new Set<string>();
 
   add(userId: string | undefined, projectId: string | undefined): void {
     this.total += 1;
-    if (userId !== undefined) bump(this.byUser, userId, 1);
-    if (projectId !== undefined) bump(this.byProject, projectId, 1);
+    if (userId !== undefined) bump(this.byUser, userId, 1, this.changedUsers);
+    if (projectId !== undefined) bump(this.byProject, projectId, 1, this.changedProjects);
   }
 
   remove(userId: string | undefined, projectId: string | undefined): void {
     this.total -= 1;
-    if (userId !== undefined) bump(this.byUser, userId, -1);
-    if (projectId !== undefined) bump(this.byProject, projectId, -1);
+    if (userId !== undefined) bump(this.byUser, userId, -1, this.changedUsers);
+    if (projectId !== undefined) bump(this.byProject, projectId, -1, this.changedProjects);
   }
 
   /** Open connections of one user on this node. */
@@ -32,16 +40,31 @@ export class NodeCounts {
     return this.byUser.get(userId) ?? 0;
   }
 
-  /** The counts as the engine's node report. */
+  /** The whole counts as the engine's node report (and the changes since start again from here). */
   report(nodeId: string): NodeReport {
+    this.changedUsers = new Set();
+    this.changedProjects = new Set();
     return { nodeId, total: this.total, byUser: Object.fromEntries(this.byUser), byProject: Object.fromEntries(this.byProject) };
+  }
+
+  /** Only what changed since the last report was taken (new counts, 0 for none left): costs the changes, not the users. */
+  changes(nodeId: string): NodeReport {
+    const [users, projects] = [this.changedUsers, this.changedProjects];
+    this.changedUsers = new Set();
+    this.changedProjects = new Set();
+    const byUser: Record<string, number> = {};
+    const byProject: Record<string, number> = {};
+    for (const user of users) byUser[user] = this.byUser.get(user) ?? 0;
+    for (const project of projects) byProject[project] = this.byProject.get(project) ?? 0;
+    return { nodeId, total: this.total, byUser, byProject, changesOnly: true };
   }
 }
 
-function bump(counts: Map<string, number>, key: string, by: number): void {
+function bump(counts: Map<string, number>, key: string, by: number, changed: Set<string>): void {
   const next = (counts.get(key) ?? 0) + by;
   if (next > 0) counts.set(key, next);
   else counts.delete(key);
+  changed.add(key);
 }
 
 export interface NodeHeartbeat {
@@ -68,6 +91,8 @@ export function startNodeHeartbeat(options: {
   let inFlight: Promise<void> | undefined;
   /** Counts changed since the last report started. */
   let dirty = false;
+  /** The next report must carry the whole counts: the first one, and after a failed or refused one. */
+  let whole = true;
   let soon: NodeJS.Timeout | undefined;
   let stopped = false;
   const schedule = () => {
@@ -85,9 +110,18 @@ export function startNodeHeartbeat(options: {
       return;
     }
     dirty = false;
+    const report = whole ? counts.report(nodeId) : counts.changes(nodeId);
+    whole = false;
     inFlight = nodes
-      .reportNode(counts.report(nodeId), ttlSeconds)
+      .reportNode(report, ttlSeconds)
+      .then((result: NodeReportResult) => {
+        if (result === 'needs_whole') {
+          whole = true;
+          dirty = true;
+        }
+      })
       .catch((error: unknown) => {
+        whole = true; // what landed is unknown: the next report replaces it
         metrics.engineFailures.inc({ operation: 'report_node' });
         logger.warn({ err: error, nodeId }, 'reporting node connection counts failed');
       })

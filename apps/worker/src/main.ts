@@ -3,8 +3,8 @@
  * through the Redis engine. Prints `worker ready: …` once consuming; SIGTERM/SIGINT let active jobs
  * finish, then close. /metrics, /healthz and /readyz on METRICS_PORT. Env: see config.ts.
  */
-import { createRedisEngine } from '@taskpulse/engine';
-import { createReporter } from '@taskpulse/reporter';
+import { createRedisEngineForUrl } from '@taskpulse/engine';
+import { bullmqRedisFor, createReporter } from '@taskpulse/reporter';
 import { configOrExit, exitOnSignals } from '@taskpulse/config';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
@@ -19,9 +19,11 @@ async function main(): Promise<void> {
   const logger = pino({ name: 'taskpulse-worker', level: config.logLevel });
   const registry = new Registry();
   registerProcessMetrics(registry);
-  const engine = createRedisEngine({ url: config.redisUrl, prefix: config.keyPrefix, logger, metricsRegistry: registry });
+  const engine = createRedisEngineForUrl(config.redisUrl, { prefix: config.keyPrefix, logger, metricsRegistry: registry });
+  const bullmq = bullmqRedisFor(config.redisUrl);
   const worker = startVideoWorker({
-    connection: { url: config.redisUrl },
+    connection: bullmq.connection,
+    prefix: bullmq.prefix,
     reporter: createReporter(engine),
     logger,
     queueName: config.queueName,
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
   exitOnSignals(logger, 'closing the worker (finishing active jobs)', async () => {
     await worker.close();
     await metricsServer.close();
+    await bullmq.close();
     await engine.close();
   });
 

@@ -12,6 +12,8 @@ export const VIDEO_QUEUE = 'video_processing';
 
 export interface VideoWorkerOptions {
   connection: ConnectionOptions;
+  /** BullMQ key prefix (default BullMQ's `bull`; `{bull}` on a Redis Cluster). */
+  prefix?: string | undefined;
   reporter: ProgressReporter;
   logger: Logger;
   queueName?: string;
@@ -27,7 +29,7 @@ export function startVideoWorker(options: VideoWorkerOptions): Worker<VideoJobDa
   const worker = new Worker<VideoJobData, VideoResult>(
     queueName,
     (job, _token, signal) => processVideo({ id: job.id, data: job.data }, reporter, { stepMs: options.stepMs, signal }),
-    { connection: options.connection, concurrency: options.concurrency ?? 4 },
+    { connection: options.connection, concurrency: options.concurrency ?? 4, ...(options.prefix === undefined ? {} : { prefix: options.prefix }) },
   );
   // The processor has already reported the failure to the task; this is the operator's record of it.
   worker.on('failed', (job, error) => logger.warn({ queue: queueName, jobId: job?.id, err: error }, 'video job failed'));

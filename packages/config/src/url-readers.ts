@@ -41,13 +41,26 @@ export function requireUrl(env: Env, name: string, rule: UrlRule): string {
 }
 
 const REDIS_URL: UrlRule = { schemes: ['redis', 'rediss'], example: 'redis://host:6379', kind: 'a Redis URL' };
+const CLUSTER_URL = /^rediss?\+cluster:\/\/(?:[^@/]*@)?([^@/]+?)\/?$/;
+const CLUSTER_NODE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
 
-/** A redis:// or rediss:// URL, or undefined when unset (the all-in-one process then runs in memory). */
+/**
+ * A redis:// or rediss:// URL (one Redis), or a redis+cluster:// / rediss+cluster:// URL listing any
+ * reachable nodes of a Redis Cluster (`[user:password@]host:port,host:port,…`); undefined when unset.
+ */
 export function readRedisUrl(env: Env, name = 'REDIS_URL'): string | undefined {
-  return readUrl(env, name, REDIS_URL);
+  const value = readRaw(env, name);
+  if (value === undefined || !/^rediss?\+cluster:/.test(value)) return readUrl(env, name, REDIS_URL);
+  const nodes = CLUSTER_URL.exec(value)?.[1]?.split(',');
+  const valid = nodes?.every((node) => {
+    const port = Number(CLUSTER_NODE.exec(node)?.[1]);
+    return port >= 1 && port <= 65_535;
+  });
+  if (!valid) throw new ConfigError(name, 'a Redis Cluster URL like redis+cluster://host1:6379,host2:6379 (nodes as host:port)', value);
+  return value;
 }
 
-/** A Redis URL that must be there: the cluster entry points cannot run without one. */
+/** A Redis URL (one Redis or a cluster) that must be there: the cluster entry points cannot run without one. */
 export function requireRedisUrl(env: Env, name = 'REDIS_URL'): string {
-  return requireUrl(env, name, REDIS_URL);
+  return readRedisUrl(env, name) ?? requireUrl(env, name, REDIS_URL);
 }

@@ -158,6 +158,18 @@ describe('URLs', () => {
     expect(configError(() => readRedisUrl(env('http://x:1'))).expected).toContain('scheme redis: or rediss:');
   });
 
+  it('reads a Redis Cluster as redis+cluster:// (or rediss+cluster://) and a list of host:port nodes', () => {
+    const url = 'redis+cluster://10.0.0.1:7000,10.0.0.2:7001,redis-2.internal:7002';
+    expect(readRedisUrl(env(url))).toBe(url);
+    expect(requireRedisUrl(env('rediss+cluster://u:p%40ss@[::1]:7000/'))).toBe('rediss+cluster://u:p%40ss@[::1]:7000/');
+    for (const bad of ['redis+cluster://', 'redis+cluster://a:7000,b', 'redis+cluster://a:7000,,b:7001', 'redis+cluster://a:99999', 'redis+cluster://a:7000/0']) {
+      const error = configError(() => readRedisUrl(env(bad)));
+      expect(error.message).toBe(
+        `REDIS_URL must be a Redis Cluster URL like redis+cluster://host1:6379,host2:6379 (nodes as host:port), got ${JSON.stringify(bad)}`,
+      );
+    }
+  });
+
   it('reads any scheme set through readUrl', () => {
     const rule = { schemes: ['ws', 'wss'], example: 'ws://gw:8080/api/v1/ws', kind: 'a WebSocket URL' };
     expect(readUrl({ W: 'wss://gw/api/v1/ws' }, 'W', rule)).toBe('wss://gw/api/v1/ws');

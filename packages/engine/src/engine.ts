@@ -101,7 +101,19 @@ export interface NodeReport {
   total: number;
   byUser: Record<string, number>;
   byProject: Record<string, number>;
+  /**
+   * True: `byUser` and `byProject` hold only the entries that changed since the node's previous report
+   * (their new counts; 0 = none left), and the node's other entries stand, so a heartbeat costs what
+   * changed rather than how many users the node holds. Absent or false: the report replaces the node's counts.
+   */
+  changesOnly?: boolean;
 }
+
+/**
+ * `recorded`; or `needs_whole` for a changes-only report that found no counts of the node to change
+ * (never reported, expired, or lost with Redis's data): nothing was written, send the whole counts.
+ */
+export type NodeReportResult = 'recorded' | 'needs_whole';
 
 /** Connection counts summed over live gateway nodes, in the guide's shape. */
 export interface ConnectionStats {
@@ -153,8 +165,8 @@ export interface PubSub {
 
 /** Gateway nodes' connection counts, each report expiring after its ttl. */
 export interface NodeRegistry {
-  /** Records a node's counts until `ttlSeconds` from now. */
-  reportNode(report: NodeReport, ttlSeconds: number): Promise<void>;
+  /** Records a node's counts (whole, or its changes) and keeps them until `ttlSeconds` from now. */
+  reportNode(report: NodeReport, ttlSeconds: number): Promise<NodeReportResult>;
   /** Forgets a node at once (clean shutdown). */
   removeNode(nodeId: string): Promise<void>;
   /** Sums the counts of nodes whose report has not expired. */

@@ -7,3 +7,6 @@ export type { EngineLogger } from './engine-logger';
 export { ScriptCode } from './script-codes';
 export { sumNodeReports } from './shared';
 export { createRedisEngineMetrics, type RedisEngineMetrics, type RedisConnectionRole } from './redis-metrics';
+export { createRedisClusterEngine, RedisClusterEngine, type RedisClusterEngineOptions } from './redis-cluster-engine';
+export { clusterNodeOptions, isRedisClusterUrl, parseRedisClusterUrl, type RedisClusterTarget } from './redis-cluster-url';
+export { createRedisEngineForUrl, type RedisEngineForUrlOptions } from './redis-engine-for-url';

@@ -5,7 +5,8 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
+import type { RedisCommands } from './redis-call';
 
 /** One run of a script: its keys and arguments. */
 export interface ScriptCall {
@@ -37,7 +38,7 @@ export class LuaScript {
   }
 
   /** Runs the script; bulk strings in the reply come back as Buffers, integers as numbers. */
-  async run(redis: Redis, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
+  async run(redis: RedisCommands, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
     this.checkKeys(keys);
     const tail = [this.numberOfKeys, ...keys, ...args];
     try {
@@ -54,8 +55,13 @@ export class LuaScript {
    * script cache (NOSCRIPT: nothing ran) are run again, in order, after a SCRIPT LOAD in the same pipeline.
    * The pipeline is written before the first await, so calls made one after another stay in call order.
    */
-  async runMany(redis: Redis, calls: readonly ScriptCall[]): Promise<ScriptOutcome[]> {
+  async runMany(redis: RedisCommands, calls: readonly ScriptCall[]): Promise<ScriptOutcome[]> {
     for (const call of calls) this.checkKeys(call.keys);
+    // A cluster pipeline must stay in one slot; here each call goes to its own shard, all sent before the
+    // first await, so calls to one task (one slot, one connection) still run in call order.
+    if (redis instanceof Cluster) {
+      return Promise.all(calls.map(({ keys, args }) => this.run(redis, keys, args).then((reply): ScriptOutcome => ({ reply }), (error: Error): ScriptOutcome => ({ error }))));
+    }
     const outcomes = await this.pipelined(redis, calls, false);
     const missing = outcomes.flatMap((outcome, i) => (outcome.error?.message.startsWith('NOSCRIPT') ? [i] : []));
     if (missing.length === 0) return outcomes;
@@ -82,7 +88,7 @@ export class LuaScript {
   }
 
   /** Loads the script into Redis's script cache so that the first EVALSHA finds it. */
-  async preload(redis: Redis): Promise<void> {
+  async preload(redis: RedisCommands): Promise<void> {
     await redis.script('LOAD', this.source);
   }
 }

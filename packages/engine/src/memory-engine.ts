@@ -24,6 +24,7 @@ import type {
   Engine,
   HistoryPage,
   NodeReport,
+  NodeReportResult,
   PublishResult,
   ReplayResult,
   TaskSnapshot,
@@ -32,7 +33,7 @@ import type {
 } from './engine';
 import { EngineError, TaskFinishedError } from './errors';
 import { historyPage } from './history-page';
-import { checkAfterOffset, checkDedupeKey, checkLimit, checkTtl, copySession, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
+import { applyCountChanges, checkAfterOffset, checkDedupeKey, checkLimit, checkTtl, copySession, isNewerStreamId, newEpoch, sumNodeReports } from './shared';
 import { ChannelListeners } from './channel-listeners';
 
 interface MemoryTask {
@@ -210,8 +211,20 @@ export class MemoryEngine implements Engine {
     return this.listeners.emit(channel, typeof frame === 'string' ? Buffer.from(frame) : frame);
   }
 
-  async reportNode(report: NodeReport, ttlSeconds: number): Promise<void> {
-    this.nodes.set(report.nodeId, { report, expiresAt: this.now() + ttlSeconds * 1000 });
+  async reportNode(report: NodeReport, ttlSeconds: number): Promise<NodeReportResult> {
+    const expiresAt = this.now() + ttlSeconds * 1000;
+    const { nodeId, total } = report;
+    if (!report.changesOnly) {
+      this.nodes.set(nodeId, { report: { nodeId, total, byUser: { ...report.byUser }, byProject: { ...report.byProject } }, expiresAt });
+      return 'recorded';
+    }
+    const held = this.nodes.get(nodeId);
+    if (!held || held.expiresAt <= this.now()) return 'needs_whole';
+    held.report.total = total;
+    applyCountChanges(held.report.byUser, report.byUser);
+    applyCountChanges(held.report.byProject, report.byProject);
+    held.expiresAt = expiresAt;
+    return 'recorded';
   }
 
   async removeNode(nodeId: string): Promise<void> {

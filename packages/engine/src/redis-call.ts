@@ -1,6 +1,9 @@
 /** Turning Redis failures into EngineUnavailableError with the cause and the operation that failed. */
-import type { ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Cluster, Redis } from 'ioredis';
 import { EngineError, EngineUnavailableError } from './errors';
+
+/** A command connection: one Redis, or a Redis Cluster (which routes each command by its keys' slot). */
+export type RedisCommands = Redis | Cluster;
 
 /** Runs one Redis operation; a failure becomes EngineUnavailableError naming `what`. Engine errors pass through. */
 export async function redisCall<T>(what: string, run: () => Promise<T>): Promise<T> {

@@ -99,7 +99,7 @@ export class RedisEngine implements Engine {
     const commands = this.commands;
     this.subscriber = subscriber;
     this.roles = {
-      tasks: new RedisTaskStore(commands, this.prefix, now),
+      tasks: new RedisTaskStore(commands, this.prefix, now, this.logger),
       channels: {
         subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
         unsubscribe: (channel, listener) => subscriber.unsubscribe(channel, listener),

@@ -33,19 +33,27 @@ export const META_FIELDS = {
   expirySetAt: '_ttl',
 } as const;
 
-/** Sorted set of the tasks whose current status is `status`, scored by their last event's time in ms. */
+/**
+ * Sorted set of the tasks whose current status is `status`, scored by their last indexed event's time in
+ * ms. All index keys share the `{idx}` hash tag: one slot, so the index script is atomic on a cluster.
+ */
 export function statusIndexKey(prefix: string, status: TaskStatus): string {
-  return `${prefix}:idx:${status}`;
+  return `${prefix}:{idx}:${status}`;
 }
 
-/** Sorted set of gateway node ids scored by the ms their report expires. */
+/** Hash task → `<epoch>:<offset>` of the event the index holds, so an older event never overwrites a newer one. */
+export function statusIndexPositionKey(prefix: string): string {
+  return `${prefix}:{idx}:at`;
+}
+
+/** Sorted set of gateway node ids scored by the ms their report expires (hash tag `{nodes}`, one slot). */
 export function nodesKey(prefix: string): string {
-  return `${prefix}:nodes`;
+  return `${prefix}:{nodes}`;
 }
 
-/** One node's report as JSON, expiring with the report. */
+/** One node's report as JSON, expiring with the report; in the `{nodes}` slot with nodesKey. */
 export function nodeKey(prefix: string, nodeId: string): string {
-  return `${prefix}:node:${nodeId}`;
+  return `${prefix}:{nodes}:${nodeId}`;
 }
 
 /** A connection's session (identity) for resume by `old_client_id`, expiring after the resume window. */

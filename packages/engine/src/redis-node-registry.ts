@@ -1,35 +1,41 @@
 /**
- * Gateway nodes' connection counts in Redis: each report is a JSON value with a PX expiry plus an entry in
- * a sorted set scored by its expiry, so readers find the live nodes without SCAN. Every report and every
- * read drops the index entries of expired reports, so the index stays as small as the live fleet.
+ * Gateway nodes' connection counts in Redis: one hash per node (`#total`, `u:<user>`, `p:<project>`) with a
+ * PX expiry, plus an entry in a sorted set scored by its expiry, so readers find the live nodes without
+ * SCAN. A report is one run of lua/report-node-2.lua: whole counts, or only the entries that changed, so a
+ * node's heartbeat costs what changed and not how many distinct users it holds. All keys share the
+ * `{nodes}` hash tag (one slot on a cluster); reading sums every live node's hash (the stats endpoint).
  */
-import type { Redis } from 'ioredis';
-import type { ConnectionStats, NodeReport, NodeRegistry } from './engine';
+import type { ConnectionStats, NodeReport, NodeRegistry, NodeReportResult } from './engine';
 import type { EngineLogger } from './engine-logger';
-import { execMulti, redisCall } from './redis-call';
+import { loadLuaScript } from './lua-scripts';
+import { execMulti, redisCall, type RedisCommands } from './redis-call';
 import { nodeKey, nodesKey } from './redis-keys';
 import { checkTtl, sumNodeReports } from './shared';
 
-/** NodeRegistry on the engine's command connection; `now` scores the expiry index. */
+const reportNodeScript = loadLuaScript('report-node');
+const TOTAL = '#total';
+const USER = 'u:';
+const PROJECT = 'p:';
+
+/** NodeRegistry on the engine's command connection (its keys share the `{nodes}` slot); `now` scores the expiry index. */
 export class RedisNodeRegistry implements NodeRegistry {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisCommands,
     private readonly prefix: string,
     private readonly now: () => number,
     private readonly logger: EngineLogger,
   ) {}
 
-  async reportNode(report: NodeReport, ttlSeconds: number): Promise<void> {
+  async reportNode(report: NodeReport, ttlSeconds: number): Promise<NodeReportResult> {
     checkTtl(ttlSeconds);
     const ttlMs = Math.ceil(ttlSeconds * 1000);
-    await execMulti(
-      `record the report of node ${report.nodeId}`,
-      this.redis
-        .multi()
-        .set(nodeKey(this.prefix, report.nodeId), JSON.stringify(report), 'PX', ttlMs)
-        .zremrangebyscore(nodesKey(this.prefix), '-inf', this.now())
-        .zadd(nodesKey(this.prefix), this.now() + ttlMs, report.nodeId),
+    const args: Array<string | number> = [report.nodeId, this.now() + ttlMs, ttlMs, report.changesOnly ? '1' : '0', report.total];
+    for (const [user, count] of Object.entries(report.byUser)) args.push(USER + user, count);
+    for (const [project, count] of Object.entries(report.byProject)) args.push(PROJECT + project, count);
+    const recorded = await redisCall(`record the report of node ${report.nodeId}`, () =>
+      reportNodeScript.run(this.redis, [nodesKey(this.prefix), nodeKey(this.prefix, report.nodeId)], args),
     );
+    return recorded === 1 ? 'recorded' : 'needs_whole';
   }
 
   async removeNode(nodeId: string): Promise<void> {
@@ -46,17 +52,19 @@ export class RedisNodeRegistry implements NodeRegistry {
     );
     const nodeIds = ids as string[];
     if (nodeIds.length === 0) return sumNodeReports([]);
-    const values = await redisCall('read node reports', () =>
-      this.redis.mget(nodeIds.map((id) => nodeKey(this.prefix, id))),
-    );
+    const multi = this.redis.multi();
+    for (const id of nodeIds) multi.hgetall(nodeKey(this.prefix, id));
+    const hashes = (await execMulti('read node reports', multi)) as Array<Record<string, string>>;
     const reports: NodeReport[] = [];
-    values.forEach((value, i) => {
-      if (value === null) return; // expired between the two reads
-      try {
-        reports.push(JSON.parse(value) as NodeReport);
-      } catch (error) {
-        this.logger.warn({ err: error, nodeId: nodeIds[i] }, 'skipping a node report that is not JSON');
+    hashes.forEach((fields, i) => {
+      if (fields[TOTAL] === undefined) return; // expired between the two reads
+      const report: NodeReport = { nodeId: nodeIds[i]!, total: Number(fields[TOTAL]), byUser: {}, byProject: {} };
+      for (const [field, value] of Object.entries(fields)) {
+        if (field.startsWith(USER)) report.byUser[field.slice(USER.length)] = Number(value);
+        else if (field.startsWith(PROJECT)) report.byProject[field.slice(PROJECT.length)] = Number(value);
+        else if (field !== TOTAL) this.logger.warn({ nodeId: nodeIds[i], field }, 'skipping an unknown field of a node report');
       }
+      reports.push(report);
     });
     return sumNodeReports(reports);
   }

@@ -1,18 +1,9 @@
 /**
- * The Redis task store: publish is one run of lua/publish-task-event-7.lua (one round trip, atomic);
+ * The Redis task store: publish is one run of lua/publish-task-event-2.lua (one round trip, atomic; then the stats index, redis-status-index.ts);
  * history is one run of lua/read-history-2.lua (the frames come back as one flat array); the other reads
  * are one command or one MULTI each, so a page's offset and epoch always belong to its frames.
  */
-import {
-  LIMITS,
-  SNAPSHOT_FIELDS,
-  TASK_STATUSES,
-  type EncodedTaskEvent,
-  type FrameTemplate,
-  type SnapshotTexts,
-  type TaskStatus,
-} from '@taskpulse/protocol';
-import type { Redis } from 'ioredis';
+import { LIMITS, SNAPSHOT_FIELDS, type EncodedTaskEvent, type FrameTemplate, type SnapshotTexts } from '@taskpulse/protocol';
 import type {
   BatchEvent,
   BatchPublishResult,
@@ -25,11 +16,13 @@ import type {
   TaskStats,
   TaskStore,
 } from './engine';
+import type { EngineLogger } from './engine-logger';
 import { EngineError } from './errors';
 import { historyPage } from './history-page';
 import { loadLuaScript, type ScriptCall } from './lua-scripts';
-import { asEngineError, execMulti, redisCall } from './redis-call';
-import { META_FIELDS, statusIndexKey, taskKeys } from './redis-keys';
+import { asEngineError, execMulti, redisCall, type RedisCommands } from './redis-call';
+import { META_FIELDS, taskKeys } from './redis-keys';
+import { RedisStatusIndex } from './redis-status-index';
 import { ScriptCode, scriptCodeError } from './script-codes';
 import { checkAfterOffset, checkDedupeKey, checkLimit, newEpoch } from './shared';
 
@@ -63,23 +56,33 @@ const SNAPSHOT_READ = [META_FIELDS.epoch, META_FIELDS.offset, ...SNAPSHOT_FIELDS
 
 type StreamEntry = [id: Buffer, fields: Buffer[]];
 
-/** TaskStore on one Redis connection (the engine's command connection). */
+/**
+ * Where the store runs. `cluster`: frames go out with SPUBLISH (sharded pub/sub: the frame stays on the
+ * shard that owns the task instead of crossing the whole cluster bus), and a task first written after a
+ * failover starts a new epoch (the promoted replica may lack its newest writes: see the publish script).
+ */
+export type RedisTopology = 'single' | 'cluster';
+
+/** TaskStore on the engine's command connection (one Redis, or a cluster: every call touches one task's slot). */
 export class RedisTaskStore implements TaskStore {
-  /** KEYS[3..7] of the publish script, in TASK_STATUSES order (the script's INDEX table relies on it). */
-  private readonly indexKeys: string[];
+  private readonly index: RedisStatusIndex;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisCommands,
     private readonly prefix: string,
     private readonly now: () => number,
+    logger: EngineLogger,
+    private readonly topology: RedisTopology = 'single',
   ) {
-    this.indexKeys = TASK_STATUSES.map((status) => statusIndexKey(prefix, status));
+    this.index = new RedisStatusIndex(redis, prefix, now, logger);
   }
 
   async publish(event: EncodedTaskEvent, options: { dedupe?: DedupeKey } = {}): Promise<PublishResult> {
     const { keys, args } = this.publishCall(event, options.dedupe);
     const reply = await redisCall(`publish an event of task ${event.taskId}`, () => publishTaskEventScript.run(this.redis, keys, args));
-    return publishOutcome(reply, event.taskId);
+    const result = publishOutcome(reply, event.taskId);
+    if (result.status === 'published') await this.index.record(event, result.epoch, result.offset);
+    return result;
   }
 
   /** One pipeline of publish-script runs (see LuaScript.runMany); a command's own failure stays with its event. */
@@ -108,6 +111,10 @@ export class RedisTaskStore implements TaskStore {
         results[index] = { status: 'error', error: asEngineError(error, `publish an event of task ${taskId}`) };
       }
     });
+    // the stats index after the batch, in event order (record never throws: it logs and retries later)
+    for (const [i, result] of results.entries()) {
+      if (result?.status === 'published') await this.index.record(events[i]!.event, result.epoch, result.offset);
+    }
     return results as BatchPublishResult[];
   }
 
@@ -125,7 +132,7 @@ export class RedisTaskStore implements TaskStore {
       LIMITS.historyEntries,
       keys.channel,
       event.frameType,
-      event.set.find(([field]) => field === 'status')?.[1] ?? '',
+      this.topology,
       dedupe?.id ?? '',
       fieldSlots.length,
       event.set.length + (dedupe ? 1 : 0),
@@ -136,7 +143,7 @@ export class RedisTaskStore implements TaskStore {
     for (const [field, value] of event.set) args.push(field, value);
     if (sourceField) args.push(sourceField, dedupe!.id);
     args.push(...event.unset, ...templateArgs(event.frame));
-    return { keys: [keys.history, keys.meta, ...this.indexKeys], args };
+    return { keys: [keys.history, keys.meta], args };
   }
 
   async latest(taskId: string): Promise<TaskState | null> {
@@ -213,35 +220,12 @@ export class RedisTaskStore implements TaskStore {
   }
 
   async stats(): Promise<TaskStats> {
-    const multi = this.redis.multi();
-    const cutoff = this.cutoff();
-    for (const status of TASK_STATUSES) {
-      const key = statusIndexKey(this.prefix, status);
-      multi.zremrangebyscore(key, '-inf', cutoff).zcard(key);
-    }
-    const replies = await execMulti('count tasks by status', multi);
-    const byStatus = {} as Record<TaskStatus, number>;
-    let tasks = 0;
-    TASK_STATUSES.forEach((status, i) => {
-      const count = Number(replies[i * 2 + 1]);
-      byStatus[status] = count;
-      tasks += count;
-    });
-    return { tasks, by_status: byStatus };
+    return (await this.index.counts()).stats;
   }
 
   /** Redis expires the task keys on its own; this prunes the status index and returns the entries removed. */
   async cleanupOldHistory(): Promise<number> {
-    const multi = this.redis.multi();
-    const cutoff = this.cutoff();
-    for (const status of TASK_STATUSES) multi.zremrangebyscore(statusIndexKey(this.prefix, status), '-inf', cutoff);
-    const replies = await execMulti('prune the status index', multi);
-    return replies.reduce<number>((sum, removed) => sum + Number(removed), 0);
-  }
-
-  /** Index entries scored at or before this are as old as the task keys' expiry (memory: expiresAt <= now). */
-  private cutoff(): number {
-    return this.now() - LIMITS.historyTtlSeconds * 1000;
+    return (await this.index.counts()).removed;
   }
 }
 

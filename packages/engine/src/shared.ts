@@ -60,6 +60,14 @@ export function sumNodeReports(reports: NodeReport[]): ConnectionStats {
   return stats;
 }
 
+/** Applies a changes-only report's entries to held counts: a new count replaces the old, 0 removes the entry. */
+export function applyCountChanges(counts: Record<string, number>, changes: Record<string, number>): void {
+  for (const [key, count] of Object.entries(changes)) {
+    if (count > 0) counts[key] = count;
+    else delete counts[key];
+  }
+}
+
 /** Throws unless the ttl is a number of seconds > 0. */
 export function checkTtl(ttlSeconds: number): void {
   if (!Number.isFinite(ttlSeconds) || ttlSeconds <= 0) {

@@ -16,3 +16,4 @@ export { capErrorText, describeError } from './cause-chain';
 export { withProgress, taskIdOf, ownerOf, type JobLike, type ProgressProcessor, type WithProgressOptions } from './with-progress';
 export { startBullmqBridge, type BullmqBridge, type BullmqBridgeOptions, type BridgeCounts } from './bullmq-bridge';
 export { progressEventOf } from './bullmq-progress';
+export { bullmqRedisFor, type BullmqRedis } from './bullmq-redis';

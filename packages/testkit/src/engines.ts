@@ -1,7 +1,8 @@
 /**
  * The one engine matrix for tests (`@taskpulse/testkit/engines`): every backend a suite runs on, each
  * engine on a key prefix of its own, every engine and raw client closed by `closeEngines`. Redis is the
- * run's Redis (REDIS_URL when set, else the private redis-server of test/global-setup.ts).
+ * run's Redis (REDIS_URL when set, else the private redis-server of test/global-setup.ts); Redis Cluster is
+ * the run's cluster of 3 masters and 3 replicas (REDIS_CLUSTER_URL, else the private one the setup starts).
  *
  * A new backend (Redis Cluster, …) is one more entry in ENGINE_MATRIX: the engine contract suite and every
  * `describe.each(ENGINE_MATRIX)` suite of the reporter, the API and the gateway then run on it.
@@ -14,12 +15,23 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, inject } from 'vitest';
-import { createMemoryEngine, createRedisEngine, type Engine, type RedisEngine, type RedisEngineOptions } from '@taskpulse/engine';
+import {
+  createMemoryEngine,
+  createRedisClusterEngine,
+  createRedisEngine,
+  type Engine,
+  type RedisClusterEngine,
+  type RedisClusterEngineOptions,
+  type RedisEngine,
+  type RedisEngineOptions,
+} from '@taskpulse/engine';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     /** The run's Redis: REDIS_URL, or the private redis-server test/global-setup.ts started. */
     redisUrl: string;
+    /** The run's Redis Cluster as `redis+cluster://host:port,…`: REDIS_CLUSTER_URL, or the private 3+3 cluster of the global setup. */
+    redisClusterUrl: string;
   }
 }
 
@@ -74,6 +86,18 @@ export async function openRedisEngine(prefix = uniquePrefix(), options: Partial<
   return engine;
 }
 
+/** The run's Redis Cluster URL (see the file comment). */
+export function testRedisClusterUrl(): string {
+  return inject('redisClusterUrl');
+}
+
+/** A Redis Cluster engine on the run's cluster, ready when it resolves, closed by `closeEngines`. */
+export async function openRedisClusterEngine(prefix = uniquePrefix(), options: Partial<RedisClusterEngineOptions> = {}): Promise<RedisClusterEngine> {
+  const engine = closeWithEngines(createRedisClusterEngine({ url: testRedisClusterUrl(), prefix, logger: testLogger, ...options }));
+  await engine.ready();
+  return engine;
+}
+
 /** A plain ioredis client on the run's Redis, to see what an engine wrote without going through it. */
 export function rawRedisClient(url = testRedisUrl()): Redis {
   const client = new Redis(url);
@@ -93,8 +117,14 @@ const redis: EngineBackend = {
   open: (prefix) => openRedisEngine(prefix),
 };
 
+const redisCluster: EngineBackend = {
+  name: 'redis-cluster',
+  shared: true,
+  open: (prefix) => openRedisClusterEngine(prefix),
+};
+
 /** Every backend, in the order suites run them. */
-export const ENGINE_MATRIX: readonly EngineBackend[] = [memory, redis];
+export const ENGINE_MATRIX: readonly EngineBackend[] = [memory, redis, redisCluster];
 
 /** The backend called `name`; throws naming the known ones. */
 export function engineBackend(name: string): EngineBackend {

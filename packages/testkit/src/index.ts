@@ -5,4 +5,5 @@ export * from './wait-for';
 export * from './guide-snippets';
 export * from './thrown';
 export * from './chromium';
+export * from './redis-cluster';
 export * from './ws-test-client';

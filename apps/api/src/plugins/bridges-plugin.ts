@@ -19,6 +19,8 @@ declare module 'fastify' {
 export interface BridgesPluginOptions {
   /** BullMQ's Redis; without it no bridge runs. */
   connection?: ConnectionOptions;
+  /** BullMQ key prefix (default BullMQ's `bull`; `{bull}` on a Redis Cluster). */
+  prefix?: string | undefined;
   /** Queues whose plain BullMQ jobs the bridge reports (default none). */
   bridgeQueues?: string[];
 }
@@ -36,6 +38,7 @@ export const bridgesPlugin: FastifyPluginAsync<BridgesPluginOptions> = shared(as
             reporter: app.reporter,
             queueName,
             connection,
+            ...(options.prefix === undefined ? {} : { prefix: options.prefix }),
             logger: logger.child({ component: 'bridge' }),
             observeLag: (seconds) => observe.observe(seconds),
           });

@@ -3,7 +3,7 @@
  * is the caller's to close; one this plugin created (Redis from a URL, else memory) is closed with the app.
  */
 import type { FastifyPluginAsync } from 'fastify';
-import { createMemoryEngine, createRedisEngine, type EngineStatus, type NodeRegistry, type TaskStore } from '@taskpulse/engine';
+import { createMemoryEngine, createRedisEngineForUrl, type EngineStatus, type NodeRegistry, type TaskStore } from '@taskpulse/engine';
 import { createReporter, type ProgressReporter, type ReporterEngine } from '@taskpulse/reporter';
 import { shared } from './skip-override';
 
@@ -37,7 +37,7 @@ export const enginePlugin: FastifyPluginAsync<EnginePluginOptions> = shared(asyn
   const prefix = options.prefix ?? 'tp';
   const engine =
     options.engine ??
-    (options.redisUrl === undefined ? createMemoryEngine({ prefix }) : createRedisEngine({ url: options.redisUrl, prefix, logger: app.log }));
+    (options.redisUrl === undefined ? createMemoryEngine({ prefix }) : createRedisEngineForUrl(options.redisUrl, { prefix, logger: app.log }));
   app.decorate('engine', engine);
   app.decorate('reporter', options.reporter ?? createReporter(engine));
   if (options.engine === undefined) {

@@ -7,7 +7,8 @@
  */
 import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { clusterNodeOptions, isRedisClusterUrl, parseRedisClusterUrl } from '@taskpulse/engine';
 import { ApiError } from '../error-handler';
 
 export interface RateLimitOptions {
@@ -29,11 +30,13 @@ export function rateLimitKey(app: FastifyInstance, request: FastifyRequest): str
 /** Registers the limit on `scope` (its routes and its children's); the Redis client it opens closes with the app. */
 export async function registerRateLimit(app: FastifyInstance, scope: FastifyInstance, options: RateLimitOptions): Promise<void> {
   if (options.perMinute <= 0) return;
-  let redis: Redis | undefined;
+  let redis: Redis | Cluster | undefined;
   if (options.redisUrl !== undefined) {
     // Its own connection: a slow limiter must not queue behind the engine's commands. No offline queue:
     // while Redis is away the engine answers 503 anyway, and the limiter must not pile up commands.
-    redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    redis = isRedisClusterUrl(options.redisUrl)
+      ? rateLimitCluster(options.redisUrl)
+      : new Redis(options.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
     redis.on('error', (error: Error) => app.log.warn({ err: error, component: 'rate-limit' }, 'rate-limit redis connection error'));
     const client = redis;
     app.addHook('onClose', async () => {
@@ -54,5 +57,17 @@ export async function registerRateLimit(app: FastifyInstance, scope: FastifyInst
         'rate_limited',
         `too many requests for ${rateLimitKey(app, request).replace(':', ' ')}: at most ${context.max} a minute; retry in ${Math.ceil(context.ttl / 1000)} s`,
       ),
+  });
+}
+
+/** The limiter's connection to a Redis Cluster (each counter is one key: any slot will do). */
+function rateLimitCluster(url: string): Cluster {
+  const target = parseRedisClusterUrl(url);
+  return new Cluster(target.nodes, {
+    enableOfflineQueue: false,
+    redisOptions: {
+      maxRetriesPerRequest: 1,
+      ...clusterNodeOptions(target),
+    },
   });
 }

@@ -1,7 +1,9 @@
 --[[
   publish-task-event: applies one task event atomically (the contract: packages/engine/src/engine.ts).
   Dedupe check, terminal check, epoch, next offset, snapshot update, the frame, XADD (exact MAXLEN),
-  newest frame of its type, expiry of both keys, PUBLISH, then the status index: all or nothing.
+  newest frame of its type, expiry of both keys, PUBLISH (SPUBLISH on a cluster): all or nothing. Every key
+  is the task's (one hash tag), so the script runs on one Redis Cluster shard; the stats index is written
+  apart, after it (redis-status-index.ts).
   The frame comes from protocol as a template (packages/protocol/src/task-frame.ts); this script splices
   the offset, the epoch and stored field values in, and knows no frame field. Redis spends most of a run
   on each redis.call and each argument, so there are as few of both as the job allows (see
@@ -9,16 +11,16 @@
 
   KEYS[1]     history stream        <prefix>:{t:<task>}:h
   KEYS[2]     meta/snapshot hash    <prefix>:{t:<task>}:m
-  KEYS[3..7]  status index zsets    <prefix>:idx:pending|running|completed|failed|cancelled (this order)
 
-  ARGV[1]   task id (status index member)
+  ARGV[1]   task id (names the run in SLOWLOG and MONITOR)
   ARGV[2]   epoch candidate, taken only when the meta hash does not exist
-  ARGV[3]   now, ms (publisher's clock: expiry refresh and status index score)
+  ARGV[3]   now, ms (publisher's clock: expiry refresh)
   ARGV[4]   ttl of both keys, seconds
   ARGV[5]   history entries kept (exact MAXLEN)
   ARGV[6]   task channel
   ARGV[7]   frame type: progress (refused on a finished task) | status
-  ARGV[8]   the status this event sets, as a JSON text (the status index)
+  ARGV[8]   'single' (one Redis: PUBLISH) or 'cluster' (Redis Cluster: SPUBLISH, which stays on this shard,
+            and the failover fence below)
   ARGV[9]   dedupe stream id <ms>-<seq>, '' for none
   ARGV[10]  k frame slots, ARGV[11] s fields set, ARGV[12] u fields cleared
   then k slot field names (and '_src:<source>' when deduping): the fields read besides the fixed ones;
@@ -28,7 +30,8 @@
 
   Meta hash: snapshot fields under their own names (JSON texts); bookkeeping under '_' names:
   _epoch, _offset, _pf/_po (newest progress frame and its offset), _sf/_so (newest status frame and
-  its offset), _src:<source> (last dedupe id of a source), _ttl (ms the expiry was last set).
+  its offset), _src:<source> (last dedupe id of a source), _ttl (ms the expiry was last set), _rid
+  (cluster: replication id of the master that last wrote the task).
 
   Expiry: set when the hash is created and refreshed when it was set a minute ago or more (or at a later
   time by the publisher's clock), so both keys expire between 24 h - 1 min and 24 h after the last event.
@@ -70,8 +73,26 @@ else
   end
 end
 
+-- Failover fence (cluster): replication is asynchronous, so a replica promoted by a failover may lack its
+-- old master's newest writes and would hand out offsets already delivered. A master's replication id
+-- changes when it is promoted: a task last written under another one starts a new epoch (snapshot kept).
+local fenced, replid = false, false
+if ARGV[8] == 'cluster' then
+  replid = string.match(redis.call('INFO', 'replication'), 'master_replid:(%x+)')
+  if not fresh then
+    if redis.call('HGET', meta, '_rid') == replid then
+      replid = false
+    else
+      fenced = true
+      epoch = ARGV[2]
+      redis.call('DEL', stream)
+      redis.call('HDEL', meta, '_pf', '_po', '_sf', '_so')
+    end
+  end
+end
+
 local offset = (tonumber(current[2]) or 0) + 1
-if fresh then offset = 1 end
+if fresh or fenced then offset = 1 end
 local offsetText = string.format('%d', offset)
 local frame
 if slotCount == 0 then
@@ -96,8 +117,8 @@ if unsetCount > 0 then
 end
 redis.call('XADD', stream, 'MAXLEN', ARGV[5], offsetText .. '-0', 'f', frame)
 local now, expirySetAt = tonumber(ARGV[3]), tonumber(current[3]) or 0
-if fresh or now - expirySetAt >= 60000 or now < expirySetAt then
-  if fresh then
+if fresh or fenced or now - expirySetAt >= 60000 or now < expirySetAt then
+  if fresh or fenced then
     redis.call('HSET', meta, '_epoch', epoch, '_ttl', ARGV[3])
   else
     redis.call('HSET', meta, '_ttl', ARGV[3])
@@ -105,20 +126,12 @@ if fresh or now - expirySetAt >= 60000 or now < expirySetAt then
   redis.call('EXPIRE', stream, ARGV[4])
   redis.call('EXPIRE', meta, ARGV[4])
 end
-redis.call('PUBLISH', ARGV[6], frame)
-
--- Status index (its own job, kept last so that it can move out of this script): the task is a member
--- of its current status's set only; a status change (or a new epoch) removes it from the others.
-local INDEX = {['"pending"'] = 3, ['"running"'] = 4, ['"completed"'] = 5, ['"failed"'] = 6, ['"cancelled"'] = 7}
-local newStatus = ARGV[8]
-local newIndex = INDEX[newStatus]
-if oldStatus ~= newStatus then
-  for i = 3, 7 do
-    if i ~= newIndex then redis.call('ZREM', KEYS[i], ARGV[1]) end
-  end
+if replid then
+  redis.call('HSET', meta, '_rid', replid)
 end
-if newIndex then
-  redis.call('ZADD', KEYS[newIndex], ARGV[3], ARGV[1])
+if ARGV[8] == 'cluster' then
+  redis.call('SPUBLISH', ARGV[6], frame)
+else
+  redis.call('PUBLISH', ARGV[6], frame)
 end
-
 return {0, offset, epoch, frame}
