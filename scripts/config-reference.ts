@@ -27,7 +27,7 @@ const MODES: ReadonlyArray<{ mode: string; env: Env }> = [
 
 /** What each variable is for: the one hand-written column. */
 export const NOTES: Record<string, string> = {
-  REDIS_URL: 'the Redis every process shares (engine, pub/sub, BullMQ)',
+  REDIS_URL: 'the Redis every process shares (engine, pub/sub, BullMQ); `redis+cluster://host1:6379,host2:6379` for a Redis Cluster',
   AUTH_MODE: '`jwt`: identity from a verified token; `insecure`: from query parameters (the guide)',
   ALLOWED_ORIGINS: 'browser origins allowed to connect; empty allows only clients that send no Origin',
   JWT_SECRET: 'HS256 key of the tokens',

@@ -48,9 +48,10 @@ const CLUSTER_NODE = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$/;
  * A redis:// or rediss:// URL (one Redis), or a redis+cluster:// / rediss+cluster:// URL listing any
  * reachable nodes of a Redis Cluster (`[user:password@]host:port,host:port,…`); undefined when unset.
  */
-export function readRedisUrl(env: Env, name = 'REDIS_URL'): string | undefined {
+export function readRedisUrl(env: Env, name = 'REDIS_URL', required = false): string | undefined {
   const value = readRaw(env, name);
-  if (value === undefined || !/^rediss?\+cluster:/.test(value)) return readUrl(env, name, REDIS_URL);
+  if (value === undefined || !/^rediss?\+cluster:/.test(value)) return readUrl(env, name, REDIS_URL, required);
+  describeVariable(env, name, `${REDIS_URL.kind} like ${REDIS_URL.example}`, { required });
   const nodes = CLUSTER_URL.exec(value)?.[1]?.split(',');
   const valid = nodes?.every((node) => {
     const port = Number(CLUSTER_NODE.exec(node)?.[1]);
@@ -62,5 +63,7 @@ export function readRedisUrl(env: Env, name = 'REDIS_URL'): string | undefined {
 
 /** A Redis URL (one Redis or a cluster) that must be there: the cluster entry points cannot run without one. */
 export function requireRedisUrl(env: Env, name = 'REDIS_URL'): string {
-  return readRedisUrl(env, name) ?? requireUrl(env, name, REDIS_URL);
+  const value = readRedisUrl(env, name, true);
+  if (value === undefined) throw new ConfigError(name, `${REDIS_URL.kind} like ${REDIS_URL.example} (required)`, undefined);
+  return value;
 }

@@ -57,9 +57,10 @@ export function instrumentRedisConnection(connection: Instrumented, role: RedisC
   const errors = metrics.connectionErrors.labels(role);
   connection.on('reconnecting', () => reconnects.inc());
   connection.on('error', () => errors.inc());
-  const send = connection.sendCommand.bind(connection);
-  connection.sendCommand = ((command: Parameters<Redis['sendCommand']>[0], stream?: Parameters<Redis['sendCommand']>[1]) => {
-    const reply = send(command, stream) as Promise<unknown> | undefined;
+  const send = connection.sendCommand.bind(connection) as (...args: unknown[]) => unknown;
+  // every argument passes through: a Cluster's sendCommand takes a third (the node a pipeline is bound to)
+  connection.sendCommand = ((command: Parameters<Redis['sendCommand']>[0], ...rest: unknown[]) => {
+    const reply = send(command, ...rest) as Promise<unknown> | undefined;
     if (!HANDSHAKE_COMMANDS.has(command.name)) {
       reply?.then(undefined, () => metrics.commandErrors.inc({ connection: role, command: command.name }));
     }
