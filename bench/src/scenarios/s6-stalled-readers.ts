@@ -19,13 +19,9 @@ import { freePort, startRedisServer, startTsProcess, waitFor, type ManagedProces
 import { markedMessage, nowMicros, readMark, sleep } from '../clock';
 import { CLOCK_TICKS, serverRssBytes, treeCpuTicks } from '../proc/proc-stats';
 import { Histogram, summarize, type LatencySummary } from '../stats/histogram';
+import { scriptArgs } from '../script-args';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'];
-  }),
-);
+const args = scriptArgs();
 const HEALTHY = Number(args.healthy ?? 1000);
 const STALLED = Number(args.stalled ?? 1000);
 const TASKS = Number(args.tasks ?? 100);

@@ -23,13 +23,9 @@ import { freePort, startRedisServer, startTsProcess, waitFor, type ManagedProces
 import { sleep } from '../clock';
 import { CLOCK_TICKS, treeCpuTicks } from '../proc/proc-stats';
 import { median } from '../stats/median';
+import { scriptArgs } from '../script-args';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'];
-  }),
-);
+const args = scriptArgs();
 const SECONDS = Number(args.seconds ?? 3);
 const ROUNDS = Number(args.rounds ?? 3);
 const BATCH = Number(args.batch ?? 100);

@@ -19,13 +19,9 @@ import { createReporter } from '@taskpulse/reporter';
 import { freePort, startRedisServer, startTsProcess, waitFor, type ManagedProcess } from '@taskpulse/testkit';
 import { sleep } from '../clock';
 import { CLOCK_TICKS, treeCpuTicks } from '../proc/proc-stats';
+import { scriptArgs } from '../script-args';
 
-const args = Object.fromEntries(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k!, v ?? 'true'];
-  }),
-);
+const args = scriptArgs();
 const UPDATES = Number(args.updates ?? 10_000);
 const SECONDS = Number(args.seconds ?? 3);
 const CLIENTS = Number(args.clients ?? 100);

@@ -5,6 +5,7 @@
  * exactly while a listener is registered". Frames arrive as Buffers (`messageBuffer`) and are handed on
  * untouched.
  */
+import { ChannelQueues } from './channel-queues';
 import type { Redis } from 'ioredis';
 import type { ChannelListener, LinkEvent } from './engine';
 import type { EngineLogger } from './engine-logger';
@@ -16,8 +17,8 @@ export class RedisChannelLink {
   private readonly registry = new ChannelListeners();
   /** Channels Redis confirmed on the current connection. */
   private readonly confirmed = new Set<string>();
-  /** Tail of each channel's queue of reconciliations. */
-  private readonly queues = new Map<string, Promise<void>>();
+  /** Each channel's reconciliations, one after another. */
+  private readonly queues = new ChannelQueues();
   /** True once every registered channel is subscribed on the current connection. */
   private live = false;
   /** Bumped on every close and ready, so a resubscription that lost a race does not claim liveness. */
@@ -104,22 +105,9 @@ export class RedisChannelLink {
     this.linkListeners.clear();
   }
 
-  /**
-   * Queues one reconciliation of `channel` behind the ones already queued and returns it. The queue's
-   * tail ignores a failure only to keep the queue going; the caller gets the failure from the returned promise.
-   */
+  /** Queues one reconciliation of `channel` behind the ones already queued and returns it. */
   private reconcile(channel: string): Promise<void> {
-    const previous = this.queues.get(channel) ?? Promise.resolve();
-    const step = previous.then(() => this.apply(channel));
-    const tail = step.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(channel, tail);
-    void tail.then(() => {
-      if (this.queues.get(channel) === tail) this.queues.delete(channel);
-    });
-    return step;
+    return this.queues.enqueue(channel, () => this.apply(channel));
   }
 
   /** Brings Redis in line with the registry for one channel, reading the registry only now. */

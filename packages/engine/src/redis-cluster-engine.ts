@@ -16,6 +16,7 @@ import { bindRoles } from './compose-engine';
 import type { Engine, EngineRoles, NodeRegistry, PubSub, SessionStore, TaskStore } from './engine';
 import { defaultEngineLogger, type EngineLogger } from './engine-logger';
 import { EngineUnavailableError } from './errors';
+import { startPingHealthCheck, type PingHealthCheck } from './ping-health-check';
 import { redisCall } from './redis-call';
 import { createRedisEngineMetrics, instrumentRedisConnection } from './redis-metrics';
 import { RedisClusterSubscriber } from './redis-cluster-subscriber';
@@ -63,8 +64,7 @@ export class RedisClusterEngine implements Engine {
   private readonly subscriber: RedisClusterSubscriber;
   private readonly logger: EngineLogger;
   private closed = false;
-  private stalled = false;
-  private readonly healthTimer: NodeJS.Timeout;
+  private readonly health: PingHealthCheck;
 
   constructor(options: RedisClusterEngineOptions) {
     this.prefix = options.prefix ?? 'tp';
@@ -110,39 +110,13 @@ export class RedisClusterEngine implements Engine {
       sessions: new RedisSessionStore(commands, this.prefix),
     };
     Object.assign(this, bindRoles(this.roles));
-    this.healthTimer = this.startHealthCheck(options.healthCheckMs ?? 1000);
+    this.health = startPingHealthCheck(this.commands, options.healthCheckMs ?? 1000, this.logger, 'redis cluster');
   }
 
-  /** PINGs every `everyMs`; a PING outstanding for longer marks the engine stalled until one returns. */
-  private startHealthCheck(everyMs: number): NodeJS.Timeout {
-    let sentAt: number | undefined;
-    const timer = setInterval(() => {
-      if (sentAt !== undefined) {
-        if (Date.now() - sentAt > everyMs && !this.stalled) {
-          this.stalled = true;
-          this.logger.warn({ waitedMs: Date.now() - sentAt }, 'redis cluster does not answer PING: engine not ready');
-        }
-        return;
-      }
-      if (this.commands.status !== 'ready') return;
-      sentAt = Date.now();
-      this.commands.ping().then(
-        () => {
-          sentAt = undefined;
-          this.stalled = false;
-        },
-        () => {
-          sentAt = undefined;
-        },
-      );
-    }, everyMs);
-    timer.unref();
-    return timer;
-  }
 
   /** True while the cluster client is ready, PINGs come back and every channel is confirmed on its owner. */
   isReady(): boolean {
-    return !this.closed && !this.stalled && this.commands.status === 'ready' && this.subscriber.isLive();
+    return !this.closed && !this.health.stalled && this.commands.status === 'ready' && this.subscriber.isLive();
   }
 
   /** Resolves once `isReady()`; throws EngineUnavailableError after `timeoutMs`. For start-up and tests. */
@@ -163,7 +137,7 @@ export class RedisClusterEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.healthTimer);
+    this.health.stop();
     await this.subscriber.close();
     try {
       await this.commands.quit();

@@ -13,6 +13,7 @@
  * Frames published in between are missed: whoever relays them repairs from history on `restored`
  * (apps/gateway task-relay.ts), as after a single Redis's subscriber reconnect.
  */
+import { ChannelQueues } from './channel-queues';
 import calculateSlot from 'cluster-key-slot';
 import { Redis, type Cluster, type RedisOptions } from 'ioredis';
 import type { ChannelListener, LinkEvent } from './engine';
@@ -36,8 +37,8 @@ export class RedisClusterSubscriber {
   private readonly links = new Map<string, ShardLink>();
   /** The link on which each channel's SSUBSCRIBE was confirmed. */
   private readonly confirmedOn = new Map<string, ShardLink>();
-  /** Tail of each channel's queue of reconciliations. */
-  private readonly queues = new Map<string, Promise<void>>();
+  /** Each channel's reconciliations, one after another. */
+  private readonly queues = new ChannelQueues();
   private readonly linkListeners = new Set<(event: LinkEvent) => void>();
   /** Set when a live channel lost its subscription, cleared once every channel is back: one `lost`, one `restored`. */
   private linkLost = false;
@@ -108,17 +109,7 @@ export class RedisClusterSubscriber {
   }
 
   private reconcile(channel: string): Promise<void> {
-    const previous = this.queues.get(channel) ?? Promise.resolve();
-    const step = previous.then(() => this.apply(channel));
-    const tail = step.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.queues.set(channel, tail);
-    void tail.then(() => {
-      if (this.queues.get(channel) === tail) this.queues.delete(channel);
-    });
-    return step;
+    return this.queues.enqueue(channel, () => this.apply(channel));
   }
 
   /** Brings the cluster in line with the registry for one channel: subscribed exactly on its slot's owner. */

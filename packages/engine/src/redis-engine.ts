@@ -12,6 +12,7 @@ import type { Engine, EngineRoles, NodeRegistry, PubSub, SessionStore, TaskStore
 import { bindRoles } from './compose-engine';
 import { defaultEngineLogger, type EngineLogger } from './engine-logger';
 import { EngineUnavailableError } from './errors';
+import { startPingHealthCheck, type PingHealthCheck } from './ping-health-check';
 import { redisCall } from './redis-call';
 import { createRedisEngineMetrics, instrumentRedisConnection } from './redis-metrics';
 import { RedisNodeRegistry } from './redis-node-registry';
@@ -67,8 +68,7 @@ export class RedisEngine implements Engine {
   private readonly logger: EngineLogger;
   private closed = false;
   /** Set while a health PING has been unanswered for longer than the interval. */
-  private stalled = false;
-  private readonly healthTimer: NodeJS.Timeout;
+  private readonly health: PingHealthCheck;
 
   constructor(options: RedisEngineOptions) {
     this.prefix = options.prefix ?? 'tp';
@@ -111,39 +111,13 @@ export class RedisEngine implements Engine {
       sessions: new RedisSessionStore(commands, this.prefix),
     };
     Object.assign(this, bindRoles(this.roles));
-    this.healthTimer = this.startHealthCheck(options.healthCheckMs ?? 1000);
+    this.health = startPingHealthCheck(this.commands, options.healthCheckMs ?? 1000, this.logger, 'redis');
   }
 
-  /** PINGs every `everyMs`; a PING outstanding for longer than that marks the engine stalled until it returns. */
-  private startHealthCheck(everyMs: number): NodeJS.Timeout {
-    let sentAt: number | undefined;
-    const timer = setInterval(() => {
-      if (sentAt !== undefined) {
-        if (Date.now() - sentAt > everyMs && !this.stalled) {
-          this.stalled = true;
-          this.logger.warn({ waitedMs: Date.now() - sentAt }, 'redis does not answer PING: engine not ready');
-        }
-        return;
-      }
-      if (this.commands.status !== 'ready') return;
-      sentAt = Date.now();
-      this.commands.ping().then(
-        () => {
-          sentAt = undefined;
-          this.stalled = false;
-        },
-        () => {
-          sentAt = undefined; // the connection's own events (close, error) say what happened; the next tick tries again
-        },
-      );
-    }, everyMs);
-    timer.unref();
-    return timer;
-  }
 
   /** True while both connections are ready and every subscribed channel is confirmed on the current connection. */
   isReady(): boolean {
-    return !this.closed && !this.stalled && this.commands.status === 'ready' && this.subscriber.isLive();
+    return !this.closed && !this.health.stalled && this.commands.status === 'ready' && this.subscriber.isLive();
   }
 
   /** Resolves once `isReady()`; throws EngineUnavailableError after `timeoutMs`. For start-up and tests. */
@@ -164,7 +138,7 @@ export class RedisEngine implements Engine {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.healthTimer);
+    this.health.stop();
     await this.subscriber.close();
     await Promise.all([quit(this.commands, this.logger), quit(this.subscriberConnection, this.logger)]);
   }
