@@ -112,7 +112,7 @@ export const FULL: BenchConfig = {
     historyEvents: 100,
     openLoop: { rates: [1000, 5000, 10_000], warmupSeconds: 1, seconds: 3, maxSockets: 256 },
   },
-  scaleOut: { gateways: [1, 2, 4], targets: ['single'], connectionsPerGateway: 2500, deliveriesPerGateway: 10_000, loadgensPerGateway: 1, publishers: 2 },
+  scaleOut: { gateways: [1, 2, 4], targets: ['single', 'cluster'], connectionsPerGateway: 2500, deliveriesPerGateway: 10_000, loadgensPerGateway: 1, publishers: 2 },
 };
 
 /** `npm run bench:smoke`: tiny sizes, one pass, so CI keeps the harness alive. */

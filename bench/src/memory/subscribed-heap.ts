@@ -40,9 +40,9 @@ async function heapFigures(): Promise<Record<string, number>> {
   const read = (name: string) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? Number.NaN) / 1048576;
   const round = (v: number) => Math.round(v * 10) / 10;
   return {
-    heapUsedMB: round(read('nodejs_heap_size_used_bytes')),
-    heapTotalMB: round(read('nodejs_heap_size_total_bytes')),
-    externalMB: round(read('nodejs_external_memory_bytes')),
+    heapUsedMB: round(read('taskpulse_nodejs_heap_size_used_bytes')),
+    heapTotalMB: round(read('taskpulse_nodejs_heap_size_total_bytes')),
+    externalMB: round(read('taskpulse_nodejs_external_memory_bytes')),
   };
 }
 const pool = new ConnectionPool();

@@ -1,15 +1,15 @@
 /**
- * Our system's publisher path: createRedisEngine + createReporter, called the way job code calls them
+ * Our system's publisher path: createRedisEngineForUrl (one Redis or a cluster) + createReporter, called the way job code calls them
  * (the guide's ProgressService). Every event runs the engine's one Lua script: stream append, snapshot,
  * PUBLISH of the finished frame.
  */
-import { createRedisEngine } from '@taskpulse/engine';
+import { createRedisEngineForUrl } from '@taskpulse/engine';
 import { createReporter } from '@taskpulse/reporter';
 import type { Sender } from './sender';
 
 /** A sender that reports through our reporter on a Redis engine. */
 export async function createOursSender(url: string, prefix: string): Promise<Sender> {
-  const engine = createRedisEngine({ url, prefix });
+  const engine = createRedisEngineForUrl(url, { prefix });
   await engine.ready(15_000);
   const reporter = createReporter(engine);
   return {

@@ -204,7 +204,7 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
     const so = config.scaleOut;
     out.push(`## Scale-out (ours): the same load per gateway on ${so.gateways.join(', ')} gateways`, '');
     out.push(
-      `Each gateway holds ${n(so.connectionsPerGateway, 0)} connections (tasks x ${config.s2.fanout} subscribers, each task's subscribers on one gateway) and is offered ${n(so.deliveriesPerGateway, 0)} deliveries/s; one load generator per gateway, ${so.publishers} publisher(s), one Redis; S2's windows. Speed-up is delivered/s over the one-gateway step's; efficiency is speed-up per gateway (1 = linear). Measured in the first pass only.`,
+      `Each gateway holds ${n(so.connectionsPerGateway, 0)} connections (tasks x ${config.s2.fanout} subscribers, each task's subscribers on one gateway) and is offered ${n(so.deliveriesPerGateway, 0)} deliveries/s; one load generator per gateway, ${so.publishers} publisher(s); on ${so.targets.map((t) => (t === 'cluster' ? 'a Redis Cluster of 3 masters and 3 replicas' : 'one Redis')).join(' and ')}; S2's windows. Speed-up is delivered/s over the one-gateway step's; efficiency is speed-up per gateway (1 = linear). Measured in the first pass only.`,
       '',
       table(['target', 'gateways', 'connections', 'offered/s', 'delivered/s', 'p50 / p99 / p99.9 / max ms', 'speed-up', 'efficiency', 'servers %', 'redis %', 'publishers %', 'loadgens %', 'machine % (other)', 'what bounds it'], Object.values(scale).map((st) => [
         st.target, n(st.gateways, 0), n(st.connections, 0), n(st.offered, 0), n(st.level.deliveredPerSec, 0), lat(st.level.latency), n(st.speedup), n(st.efficiency),

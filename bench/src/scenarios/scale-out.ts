@@ -5,8 +5,8 @@
  * sticky or task-hashed load balancer gives. Per step: delivered/s, p50/p99, CPU of every process, the
  * speed-up over one gateway, and what bounded the step (on a 2-core machine the cores end it early).
  *
- * The Redis target is a parameter: `single` (a private redis-server) today; `cluster` is the slot for a
- * Redis Cluster when the checkout can start one (a testkit `startRedisCluster`), so that one run can
+ * The Redis target is a parameter: `single` (a private redis-server) or `cluster` (testkit's 3 masters +
+ * 3 replicas, every process on a redis+cluster:// URL), so that one run can
  * give the same table for both.
  */
 import * as testkit from '@taskpulse/testkit';
@@ -50,19 +50,18 @@ export function scaleOutLayout(gateways: number, perGateway: number, fanout: num
 
 interface RedisTarget {
   url: string;
-  pid: number;
+  /** Every redis-server process of the target (a cluster's masters and replicas), for the CPU accounting. */
+  pids: number[];
   stop(): Promise<void>;
 }
 
 async function startTarget(target: ScaleOutTarget): Promise<RedisTarget> {
   if (target === 'single') {
     const redis = await testkit.startRedisServer();
-    return { url: redis.url, pid: redis.process.pid!, stop: () => redis.stop() };
+    return { url: redis.url, pids: [redis.process.pid!], stop: () => redis.stop() };
   }
-  const start = (testkit as Record<string, unknown>).startRedisCluster;
-  if (typeof start !== 'function') throw new Error('no Redis Cluster in this checkout (@taskpulse/testkit has no startRedisCluster)');
-  const cluster = (await (start as () => Promise<{ url: string; pids?: number[]; stop(): Promise<void> }>)()) ?? null;
-  return { url: cluster.url, pid: cluster.pids?.[0] ?? 0, stop: () => cluster.stop() };
+  const cluster = await testkit.startRedisCluster();
+  return { url: cluster.url, pids: cluster.servers.map((server) => server.process.pid!), stop: () => cluster.stop() };
 }
 
 /** Runs every configured target and gateway count; a failed step is logged and the next one runs. */
@@ -113,7 +112,7 @@ async function runStep(ctx: PassContext, target: ScaleOutTarget, gateways: numbe
     await fleet.publishers[0]!.peer.call('startTasks', { tasks: layout.owners }, 120_000);
     const connect = await fleet.connect(system.wire, system.nodes, layout.conns, ctx.config.connectConcurrency, 20_000, 120_000);
     if (connect.opened < layout.conns.length * 0.95) throw new Error(`only ${connect.opened} of ${layout.conns.length} connections: ${connect.errors.join('; ')}`);
-    const processes: TrackedProcess[] = [...system.processes, ...fleet.processes, ctx.self, ...(redis.pid ? [{ label: 'redis', group: 'redis' as const, pid: redis.pid }] : [])];
+    const processes: TrackedProcess[] = [...system.processes, ...fleet.processes, ctx.self, ...redis.pids.map((pid, i) => ({ label: `redis-${i}`, group: 'redis' as const, pid }))];
     const offered = scaleOut.deliveriesPerGateway * gateways;
     const config = { ...ctx.config, s2: { ...s2, levels: [offered] } };
     const result = await runS2({ ...ctx, config }, { system, fleet, layout, processes, connect, redisUrl: redis.url });

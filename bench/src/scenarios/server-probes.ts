@@ -4,7 +4,8 @@
  * figures cover the time since the previous scrape), and Redis's time per command (INFO commandstats),
  * whose EVALSHA/EVAL line is the publish script. Systems without a /metrics (the peers) give no node figures.
  */
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { clusterNodeOptions, isRedisClusterUrl, parseRedisClusterUrl } from '@taskpulse/engine';
 
 /** One node's cumulative GC figures. */
 interface GcTotals {
@@ -60,21 +61,49 @@ async function commandStats(redis: Redis): Promise<CommandStats> {
   return stats;
 }
 
+/** Reads INFO commandstats of the run's Redis: one server, or summed over a Redis Cluster's masters. */
+async function openCommandStats(redisUrl: string): Promise<{ read(): Promise<CommandStats>; close(): void }> {
+  if (!isRedisClusterUrl(redisUrl)) {
+    const redis = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
+    return { read: () => commandStats(redis), close: () => redis.disconnect() };
+  }
+  const target = parseRedisClusterUrl(redisUrl);
+  const cluster = new Cluster(target.nodes, { redisOptions: clusterNodeOptions(target) });
+  await new Promise<void>((resolve, reject) => {
+    cluster.once('ready', () => resolve());
+    cluster.once('error', reject);
+  });
+  return {
+    async read() {
+      const summed: CommandStats = {};
+      for (const stats of await Promise.all(cluster.nodes('master').map(commandStats))) {
+        for (const [name, { calls, usec }] of Object.entries(stats)) {
+          const into = (summed[name] ??= { calls: 0, usec: 0 });
+          into.calls += calls;
+          into.usec += usec;
+        }
+      }
+      return summed;
+    },
+    close: () => cluster.disconnect(),
+  };
+}
+
 /** Probes started before a window; `stop` reads them after it. */
 export async function startServerProbes(nodes: string[], redisUrl: string): Promise<{ stop(): Promise<ServerProbeReport> }> {
-  const redis = new Redis(redisUrl, { lazyConnect: false, maxRetriesPerRequest: 1 });
+  const redis = await openCommandStats(redisUrl);
   const gcOf = (text: string | undefined): GcTotals | undefined =>
-    text === undefined ? undefined : { seconds: metricValue(text, 'nodejs_gc_duration_seconds_sum'), count: metricValue(text, 'nodejs_gc_duration_seconds_count') };
+    text === undefined ? undefined : { seconds: metricValue(text, 'taskpulse_nodejs_gc_duration_seconds_sum'), count: metricValue(text, 'taskpulse_nodejs_gc_duration_seconds_count') };
   // A scrape now also restarts the nodes' loop-delay figures, so the next one covers the window only.
   const before = (await Promise.all(nodes.map(scrape))).map(gcOf);
-  const redisBefore = await commandStats(redis);
+  const redisBefore = await redis.read();
   const t0 = performance.now();
   return {
     async stop() {
       const texts = await Promise.all(nodes.map(scrape));
-      const redisAfter = await commandStats(redis);
+      const redisAfter = await redis.read();
       const seconds = (performance.now() - t0) / 1000;
-      redis.disconnect();
+      redis.close();
       let gcMs = 0;
       let gcCount = 0;
       let loopDelayP99Ms = Number.NaN;
@@ -85,8 +114,8 @@ export async function startServerProbes(nodes: string[], redisUrl: string): Prom
         if (!text || !a || !b) return;
         gcMs += (b.seconds - a.seconds) * 1000;
         gcCount += b.count - a.count;
-        const p99 = metricValue(text, 'nodejs_eventloop_lag_p99_seconds') * 1000;
-        const max = metricValue(text, 'nodejs_eventloop_lag_max_seconds') * 1000;
+        const p99 = metricValue(text, 'taskpulse_nodejs_eventloop_lag_p99_seconds') * 1000;
+        const max = metricValue(text, 'taskpulse_nodejs_eventloop_lag_max_seconds') * 1000;
         loopDelayP99Ms = Number.isNaN(loopDelayP99Ms) ? p99 : Math.max(loopDelayP99Ms, p99);
         loopDelayMaxMs = Number.isNaN(loopDelayMaxMs) ? max : Math.max(loopDelayMaxMs, max);
       });

@@ -88,9 +88,23 @@ function makeCluster(cli: string, servers: RedisServer[], addresses: string[]): 
     url: `redis+cluster://${addresses.join(',')}`,
     servers,
     async masters() {
-      const live = servers.find(alive);
-      if (!live) return [];
-      const lines = (await ask(live, 'CLUSTER', 'NODES')).trim().split('\n');
+      // Ask the first node that answers: right after a SIGKILL the killed node may still look alive here
+      // (its exit not yet seen), and it must not stand for the cluster.
+      let answer: string | undefined;
+      let lastError: unknown;
+      for (const server of servers.filter(alive)) {
+        try {
+          answer = await ask(server, 'CLUSTER', 'NODES');
+          break;
+        } catch (error) {
+          lastError = error;
+        }
+      }
+      if (answer === undefined) {
+        if (lastError) throw lastError;
+        return [];
+      }
+      const lines = answer.trim().split('\n');
       return lines.flatMap((line) => {
         const [, address, flags, , , , , state, ...slots] = line.split(' ');
         if (!flags?.includes('master') || flags.includes('fail') || state !== 'connected') return [];
