@@ -3,6 +3,7 @@
  * both Redis engines PING on a timer and count a PING outstanding for too long as "not ready".
  */
 import type { EngineLogger } from './engine-logger';
+import { EngineUnavailableError } from './errors';
 
 /** What the check needs of a connection (one Redis or a Cluster). */
 export interface Pingable {
@@ -42,4 +43,23 @@ export function startPingHealthCheck(connection: Pingable, everyMs: number, logg
   }, everyMs);
   timer.unref();
   return check;
+}
+
+/**
+ * Resolves once `isReady()`; throws EngineUnavailableError when `isClosed()` or after `timeoutMs` (with
+ * `describe()` saying what was not ready). Start-up only: polling is simpler than joining connection events.
+ */
+export async function pollUntilReady(
+  isReady: () => boolean,
+  isClosed: () => boolean,
+  timeoutMs: number,
+  what: string,
+  describe: () => string,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!isReady()) {
+    if (isClosed()) throw new EngineUnavailableError(`the ${what} engine is closed`);
+    if (Date.now() > deadline) throw new EngineUnavailableError(`${what} not ready after ${timeoutMs} ms (${describe()})`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }

@@ -15,16 +15,13 @@ import type { Registry } from 'prom-client';
 import { bindRoles } from './compose-engine';
 import type { Engine, EngineRoles, NodeRegistry, PubSub, SessionStore, TaskStore } from './engine';
 import { defaultEngineLogger, type EngineLogger } from './engine-logger';
-import { EngineUnavailableError } from './errors';
-import { startPingHealthCheck, type PingHealthCheck } from './ping-health-check';
+import { pollUntilReady, startPingHealthCheck, type PingHealthCheck } from './ping-health-check';
+import { redisEngineRoles } from './redis-roles';
 import { redisCall } from './redis-call';
 import { createRedisEngineMetrics, instrumentRedisConnection } from './redis-metrics';
 import { RedisClusterSubscriber } from './redis-cluster-subscriber';
 import { clusterNodeOptions, parseRedisClusterUrl } from './redis-cluster-url';
 import { DEFAULT_COMMAND_TIMEOUT_MS } from './redis-engine';
-import { RedisNodeRegistry } from './redis-node-registry';
-import { RedisSessionStore } from './redis-session-store';
-import { RedisTaskStore } from './redis-task-store';
 
 export interface RedisClusterEngineOptions {
   /** `redis+cluster://[user:password@]host:port,host:port,…` (or `rediss+cluster://` for TLS): any reachable nodes. */
@@ -97,22 +94,19 @@ export class RedisClusterEngine implements Engine {
     const commands = this.commands;
     const subscriber = new RedisClusterSubscriber(commands, nodeOptions, name, this.logger);
     this.subscriber = subscriber;
-    this.roles = {
-      tasks: new RedisTaskStore(commands, this.prefix, now, this.logger, 'cluster'),
-      channels: {
-        subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
-        unsubscribe: (channel, listener) => subscriber.unsubscribe(channel, listener),
-        onLinkChange: (listener) => subscriber.onLinkChange(listener),
-        // SPUBLISH on the channel's shard; resolves to the subscriber connections there that received it
-        broadcast: (channel, frame) => redisCall(`publish on ${channel}`, async () => Number(await commands.spublish(channel, frame))),
-      },
-      nodes: new RedisNodeRegistry(commands, this.prefix, now, this.logger),
-      sessions: new RedisSessionStore(commands, this.prefix),
-    };
+    this.roles = redisEngineRoles({
+      commands,
+      subscriber,
+      prefix: this.prefix,
+      now,
+      logger: this.logger,
+      topology: 'cluster',
+      // SPUBLISH on the channel's shard: the subscriber connections there that received it
+      broadcast: (channel, frame) => redisCall(`publish on ${channel}`, async () => Number(await commands.spublish(channel, frame))),
+    });
     Object.assign(this, bindRoles(this.roles));
     this.health = startPingHealthCheck(this.commands, options.healthCheckMs ?? 1000, this.logger, 'redis cluster');
   }
-
 
   /** True while the cluster client is ready, PINGs come back and every channel is confirmed on its owner. */
   isReady(): boolean {
@@ -121,12 +115,7 @@ export class RedisClusterEngine implements Engine {
 
   /** Resolves once `isReady()`; throws EngineUnavailableError after `timeoutMs`. For start-up and tests. */
   async ready(timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while (!this.isReady()) {
-      if (this.closed) throw new EngineUnavailableError('the redis cluster engine is closed');
-      if (Date.now() > deadline) throw new EngineUnavailableError(`redis cluster not ready after ${timeoutMs} ms (${this.commands.status})`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await pollUntilReady(() => this.isReady(), () => this.closed, timeoutMs, 'redis cluster', () => this.commands.status);
   }
 
   /** How many sharded subscriber connections are open (one per master that serves a subscribed channel). */

@@ -11,14 +11,12 @@ import type { Registry } from 'prom-client';
 import type { Engine, EngineRoles, NodeRegistry, PubSub, SessionStore, TaskStore } from './engine';
 import { bindRoles } from './compose-engine';
 import { defaultEngineLogger, type EngineLogger } from './engine-logger';
-import { EngineUnavailableError } from './errors';
-import { startPingHealthCheck, type PingHealthCheck } from './ping-health-check';
+import { pollUntilReady, startPingHealthCheck, type PingHealthCheck } from './ping-health-check';
+import { redisEngineRoles } from './redis-roles';
 import { redisCall } from './redis-call';
 import { createRedisEngineMetrics, instrumentRedisConnection } from './redis-metrics';
-import { RedisNodeRegistry } from './redis-node-registry';
-import { RedisSessionStore } from './redis-session-store';
 import { RedisChannelLink } from './redis-channel-link';
-import { publishTaskEventScript, readHistoryScript, RedisTaskStore } from './redis-task-store';
+import { publishTaskEventScript, readHistoryScript } from './redis-task-store';
 
 export interface RedisEngineOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -98,22 +96,19 @@ export class RedisEngine implements Engine {
     const subscriber = new RedisChannelLink(this.subscriberConnection, this.logger);
     const commands = this.commands;
     this.subscriber = subscriber;
-    this.roles = {
-      tasks: new RedisTaskStore(commands, this.prefix, now, this.logger),
-      channels: {
-        subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
-        unsubscribe: (channel, listener) => subscriber.unsubscribe(channel, listener),
-        onLinkChange: (listener) => subscriber.onLinkChange(listener),
-        // Resolves to the number of subscriber connections (processes) that received the frame.
-        broadcast: (channel, frame) => redisCall(`publish on ${channel}`, () => commands.publish(channel, frame)),
-      },
-      nodes: new RedisNodeRegistry(commands, this.prefix, now, this.logger),
-      sessions: new RedisSessionStore(commands, this.prefix),
-    };
+    this.roles = redisEngineRoles({
+      commands,
+      subscriber,
+      prefix: this.prefix,
+      now,
+      logger: this.logger,
+      topology: 'single',
+      // the number of subscriber connections (processes) that received the frame
+      broadcast: (channel, frame) => redisCall(`publish on ${channel}`, () => commands.publish(channel, frame)),
+    });
     Object.assign(this, bindRoles(this.roles));
     this.health = startPingHealthCheck(this.commands, options.healthCheckMs ?? 1000, this.logger, 'redis');
   }
-
 
   /** True while both connections are ready and every subscribed channel is confirmed on the current connection. */
   isReady(): boolean {
@@ -122,17 +117,7 @@ export class RedisEngine implements Engine {
 
   /** Resolves once `isReady()`; throws EngineUnavailableError after `timeoutMs`. For start-up and tests. */
   async ready(timeoutMs = 10_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    // start-up only: polling a few times is simpler than joining three connection events
-    while (!this.isReady()) {
-      if (this.closed) throw new EngineUnavailableError('the redis engine is closed');
-      if (Date.now() > deadline) {
-        throw new EngineUnavailableError(
-          `redis not ready after ${timeoutMs} ms (commands: ${this.commands.status}, subscriber: ${this.subscriberConnection.status})`,
-        );
-      }
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+    await pollUntilReady(() => this.isReady(), () => this.closed, timeoutMs, 'redis', () => `commands: ${this.commands.status}, subscriber: ${this.subscriberConnection.status}`);
   }
 
   async close(): Promise<void> {
