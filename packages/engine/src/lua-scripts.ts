@@ -28,6 +28,8 @@ export class LuaScript {
     readonly name: string,
     readonly numberOfKeys: number,
     readonly source: string,
+    /** True for a script that takes its keys in groups of `numberOfKeys`, one group per item (a batch). */
+    readonly repeatsKeys = false,
   ) {
     this.sha = createHash('sha1').update(source).digest('hex');
   }
@@ -40,7 +42,7 @@ export class LuaScript {
   /** Runs the script; bulk strings in the reply come back as Buffers, integers as numbers. */
   async run(redis: RedisCommands, keys: string[], args: Array<string | number | Buffer>): Promise<unknown> {
     this.checkKeys(keys);
-    const tail = [this.numberOfKeys, ...keys, ...args];
+    const tail = [keys.length, ...keys, ...args];
     try {
       return await redis.callBuffer('EVALSHA', [this.sha, ...tail]);
     } catch (error) {
@@ -75,15 +77,15 @@ export class LuaScript {
   private async pipelined(redis: Redis, calls: readonly ScriptCall[], load: boolean): Promise<ScriptOutcome[]> {
     const pipeline = redis.pipeline();
     if (load) pipeline.script('LOAD', this.source);
-    for (const { keys, args } of calls) pipeline.callBuffer('EVALSHA', this.sha, this.numberOfKeys, ...keys, ...args);
+    for (const { keys, args } of calls) pipeline.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args);
     const replies = await pipeline.exec();
     if (!replies) throw new Error(`${this.id}: the pipeline was discarded`);
     return replies.slice(load ? 1 : 0).map(([error, reply]) => (error ? { error } : { reply }));
   }
 
   private checkKeys(keys: string[]): void {
-    if (keys.length !== this.numberOfKeys) {
-      throw new Error(`${this.id} takes ${this.numberOfKeys} keys, got ${keys.length}`);
+    if (this.repeatsKeys ? keys.length === 0 || keys.length % this.numberOfKeys !== 0 : keys.length !== this.numberOfKeys) {
+      throw new Error(`${this.id} takes ${this.repeatsKeys ? 'a positive multiple of ' : ''}${this.numberOfKeys} keys, got ${keys.length}`);
     }
   }
 
@@ -93,8 +95,11 @@ export class LuaScript {
   }
 }
 
-/** Reads `lua/<name>-<n>.lua`; throws when there is no such file or more than one. */
-export function loadLuaScript(name: string): LuaScript {
+/**
+ * Reads `lua/<name>-<n>.lua`; throws when there is no such file or more than one. `repeatsKeys`: the script
+ * takes n keys per item of a batch (its header says so).
+ */
+export function loadLuaScript(name: string, options: { repeatsKeys?: boolean } = {}): LuaScript {
   const pattern = new RegExp(`^${name}-(\\d+)\\.lua$`);
   const matches = readdirSync(LUA_DIR).flatMap((file) => {
     const match = pattern.exec(file);
@@ -104,5 +109,5 @@ export function loadLuaScript(name: string): LuaScript {
     throw new Error(`expected exactly one lua/${name}-<numberOfKeys>.lua, found ${matches.length}`);
   }
   const [{ file, keys }] = matches as [{ file: string; keys: number }];
-  return new LuaScript(name, keys, readFileSync(new URL(file, LUA_DIR), 'utf8'));
+  return new LuaScript(name, keys, readFileSync(new URL(file, LUA_DIR), 'utf8'), options.repeatsKeys ?? false);
 }

@@ -16,7 +16,7 @@ import { redisEngineRoles } from './redis-roles';
 import { redisCall } from './redis-call';
 import { createRedisEngineMetrics, instrumentRedisConnection } from './redis-metrics';
 import { RedisChannelLink } from './redis-channel-link';
-import { publishTaskEventScript, readHistoryScript } from './redis-task-store';
+import { publishTaskEventsScript, readHistoryScript } from './redis-task-store';
 
 export interface RedisEngineOptions {
   /** `redis://[user:password@]host:port[/db]` (or `rediss://`). */
@@ -87,7 +87,7 @@ export class RedisEngine implements Engine {
       if (metrics) instrumentRedisConnection(connection, role, metrics);
     }
     this.commands.on('ready', () => {
-      for (const script of [publishTaskEventScript, readHistoryScript]) {
+      for (const script of [publishTaskEventsScript, readHistoryScript]) {
         script.preload(this.commands).catch((error: unknown) => {
           this.logger.warn({ err: error, script: script.id }, 'could not preload script; EVAL fallback will load it');
         });

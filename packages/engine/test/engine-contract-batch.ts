@@ -87,4 +87,56 @@ export function batchCases(ctx: ContractContext): void {
     expect((await batch).map((r) => publishedOf(r).offset)).toEqual(range(2, 21));
     expect(published(await last).offset).toBe(22);
   });
+
+  it('answers a batch larger than one script run per item: tasks interleaved, a duplicate, a finished task', async () => {
+    const engine = await ctx.engine();
+    const tasks = range(1, 7).map(() => randomTaskId());
+    const finished = tasks[0]!;
+    await engine.publish(startEvent(finished));
+    await engine.publish(completeEvent(finished));
+    const live = recorder();
+    for (const taskId of tasks) await engine.subscribe(taskChannel(engine.prefix, taskId), live.listener);
+    const source = 'bullmq:big';
+    // 35 rounds over 7 tasks (245 events, more than two runs of the Redis script); the second task's
+    // events carry dedupe ids, and every fifth of them repeats the one before (a duplicate)
+    const events: BatchEvent[] = range(1, 35).flatMap((round) =>
+      tasks.map((taskId, t) => {
+        const event = progressEvent(taskId, round);
+        if (t !== 1) return { event };
+        return { event, dedupe: { source, id: `${round % 5 === 0 ? round - 1 : round}-0` } };
+      }),
+    );
+    const results = await engine.publishBatch(events);
+    expect(results).toHaveLength(events.length);
+    const expected = events.map(({ event, dedupe }, i) => {
+      if (event.taskId === finished) return 'error';
+      return dedupe && Math.floor(i / tasks.length + 1) % 5 === 0 ? 'duplicate' : 'published';
+    });
+    expect(results.map((r) => r.status)).toEqual(expected);
+    for (const [i, result] of results.entries()) {
+      if (result.status === 'error') expect(result.error).toBeInstanceOf(TaskFinishedError);
+    }
+    const models = new Map(tasks.map((taskId) => [taskId, new ExpectedTask()]));
+    for (const [i, result] of results.entries()) {
+      if (result.status !== 'published') continue;
+      const { event } = events[i]!;
+      expect(result.frame.equals(models.get(event.taskId)!.apply(event, result.offset, result.epoch))).toBe(true);
+    }
+    for (const taskId of tasks.slice(1)) {
+      const mine = results.filter((r, i) => events[i]!.event.taskId === taskId && r.status === 'published').map(publishedOf);
+      expect(mine.map((r) => r.offset)).toEqual(range(1, mine.length));
+      const page = (await engine.history(taskId, 100))!;
+      expect(page.frames).toEqual(mine.map((r) => r.frame).reverse());
+      expect((await engine.latest(taskId))!.fields).toEqual(models.get(taskId)!.fields);
+    }
+    expect(results.filter((r, i) => events[i]!.event.taskId === tasks[1]).filter((r) => r.status === 'published')).toHaveLength(28);
+    expect((await engine.latest(finished))!.offset).toBe(2);
+    const stored = results.filter((r) => r.status === 'published').length;
+    await live.waitForCount(stored);
+    for (const taskId of tasks.slice(1)) {
+      const received = live.frames.filter((_, i) => live.channels[i] === taskChannel(engine.prefix, taskId));
+      expect(offsetsOf(received)).toEqual(range(1, received.length));
+    }
+    expect(live.frames).toHaveLength(stored);
+  });
 }

@@ -169,6 +169,18 @@ describe('redis engine storage', () => {
     expect(offsetsOf((await engine.history(a, 10))!.frames)).toEqual([2, 1]);
   });
 
+  it('answers a batch event whose Redis command fails on its own; the events around it are published', async () => {
+    const prefix = uniquePrefix();
+    const engine = await openRedisEngine(prefix);
+    const [a, broken] = [randomTaskId(), randomTaskId()];
+    await rawRedisClient().set(keysOf(prefix, broken).meta, 'not a hash');
+    const results = await engine.publishBatch([a, broken, a].map((taskId, i) => ({ event: progressEvent(taskId, i) })));
+    expect(results.map((r) => r.status)).toEqual(['published', 'error', 'published']);
+    expect(results[1]).toMatchObject({ error: { name: 'EngineUnavailableError', message: expect.stringContaining('WRONGTYPE') } });
+    expect(offsetsOf((await engine.history(a, 10))!.frames)).toEqual([2, 1]);
+    await expect(engine.publish(progressEvent(broken, 9))).rejects.toMatchObject({ name: 'EngineUnavailableError' });
+  });
+
   it('refuses a history whose stream holds an entry it did not write, as an internal error naming it', async () => {
     const prefix = uniquePrefix();
     const engine = await openRedisEngine(prefix);
