@@ -73,6 +73,8 @@ export interface BenchConfig {
     loadgensPerGateway: number;
     publishers: number;
   };
+  /** S7 (ours, once after the passes): stored+published events/s vs the PUBLISH floor (scenarios/publish-rate.ts). */
+  s7: { seconds: number; rounds: number; batch: number };
 }
 
 /** `npm run bench`: the issue's sizes, median of 3 passes. */
@@ -113,6 +115,7 @@ export const FULL: BenchConfig = {
     openLoop: { rates: [1000, 5000, 10_000], warmupSeconds: 1, seconds: 3, maxSockets: 256 },
   },
   scaleOut: { gateways: [1, 2, 4], targets: ['single', 'cluster'], connectionsPerGateway: 2500, deliveriesPerGateway: 10_000, loadgensPerGateway: 1, publishers: 2 },
+  s7: { seconds: 3, rounds: 3, batch: 100 },
 };
 
 /** `npm run bench:smoke`: tiny sizes, one pass, so CI keeps the harness alive. */
@@ -144,4 +147,5 @@ export const SMOKE: BenchConfig = {
     openLoop: { rates: [200], warmupSeconds: 0.3, seconds: 1, maxSockets: 32 },
   },
   scaleOut: { gateways: [1, 2], targets: ['single'], connectionsPerGateway: 100, deliveriesPerGateway: 500, loadgensPerGateway: 1, publishers: 1 },
+  s7: { seconds: 0.5, rounds: 1, batch: 20 },
 };

@@ -1,11 +1,11 @@
 /**
  * `npm run bench` (full, about 25-35 minutes) and `npm run bench:smoke` (CI, about 2.5 minutes): starts a
  * private Redis, the systems' server processes, publishers and load generators on 127.0.0.1, runs S1-S4
- * for our system and S1-S3 for Socket.IO (S5) and the bare ceiling (S0), and writes the reports.
+ * (and S7, publishing, once after the passes) for our system and S1-S3 for Socket.IO (S5) and the bare ceiling (S0), and writes the reports.
  *
  * Options: --smoke, --runs=N, --systems=ours,socketio,ceiling, --out=DIR, and to rerun a part:
  * --s1-steps=10000,15000, --s1-subscribed=1,5 (tasks per connection; 0 skips), --levels=1000,20000
- * (offered deliveries/s), --scenarios=s3,s4 (a subset of s1, s2, s3, s4, s3split, scaleout),
+ * (offered deliveries/s), --scenarios=s3,s4 (a subset of s1, s2, s3, s4, s3split, scaleout, s7),
  * --read-rates=1000,5000 (S4 open-loop req/s), --gateways=1,2,4 (scale-out steps); --render=FILE.json writes the
  * Markdown and SVG of an earlier run again (targets re-judged) without running anything.
  */
@@ -19,6 +19,7 @@ import { machineInfo, withMedian, type BenchReport, type SystemReport } from './
 import { judgeTargets } from './report/targets';
 import { writeReport } from './report/write-report';
 import { runPass } from './scenarios/pass';
+import { measurePublishRate, type PublishRateResult } from './scenarios/publish-rate';
 import { oursDriver } from './systems/ours-system';
 import { ceilingDriver, socketIoDriver } from './systems/peer-systems';
 import { benchRoot, type SystemDriver } from './systems/system';
@@ -33,14 +34,14 @@ config.s1.subscribedTasks = numbers('s1-subscribed') ?? config.s1.subscribedTask
 config.s2.levels = numbers('levels') ?? config.s2.levels;
 config.s4.openLoop.rates = numbers('read-rates') ?? config.s4.openLoop.rates;
 config.scaleOut.gateways = numbers('gateways') ?? config.scaleOut.gateways;
-const scenarios = new Set(option('scenarios')?.toLowerCase().split(',') ?? ['s1', 's2', 's3', 's4', 's3split', 'scaleout']);
+const scenarios = new Set(option('scenarios')?.toLowerCase().split(',') ?? ['s1', 's2', 's3', 's4', 's3split', 'scaleout', 's7']);
 const only = option('systems')?.split(',') as SystemName[] | undefined;
 const outDir = option('out') ?? join(benchRoot, 'results', config.mode === 'smoke' ? 'tmp' : '');
 
 const render = option('render');
 if (render) {
   const earlier = JSON.parse(readFileSync(render, 'utf8')) as BenchReport;
-  earlier.targets = judgeTargets(earlier.config, earlier.systems);
+  earlier.targets = judgeTargets(earlier.config, earlier.systems, earlier.publishRate);
   const written = writeReport(earlier, option('out') ?? dirname(render));
   process.stdout.write(`${written.md}\n${written.svg}\n`);
   process.exit(0);
@@ -108,6 +109,20 @@ for (let run = 1; run <= config.runs; run++) {
 }
 await hub.close();
 
+// S7 (ours only): its own Redis and API process, after the passes so it loads nothing they measure
+let publishRate: PublishRateResult | undefined;
+if (scenarios.has('s7') && (!only || only.includes('ours'))) {
+  log('S7: stored+published events/s vs the PUBLISH floor');
+  try {
+    publishRate = await measurePublishRate({ ...config.s7, log });
+  } catch (error) {
+    failed = true;
+    const note = `S7 failed: ${error instanceof Error ? error.message : String(error)}`;
+    notes.push(note);
+    log(note);
+  }
+}
+
 for (const name of Object.keys(systems) as SystemName[]) systems[name] = withMedian(systems[name]!);
 const report: BenchReport = {
   startedAt,
@@ -116,8 +131,9 @@ const report: BenchReport = {
   config,
   machine: machineInfo(filesLimit),
   systems,
-  targets: judgeTargets(config, systems),
+  targets: judgeTargets(config, systems, publishRate),
   notes,
+  ...(publishRate ? { publishRate } : {}),
 };
 const written = writeReport(report, outDir);
 const targets = written.markdown.split('\n## ')[1] ?? '';

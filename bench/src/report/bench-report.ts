@@ -4,6 +4,7 @@ import type { BenchConfig } from '../config';
 import type { PassResult } from '../scenarios/results';
 import type { SystemName } from '../publisher/sender';
 import { medianOfRuns } from '../stats/median';
+import type { PublishRateResult } from '../scenarios/publish-rate';
 
 /** One system's passes and their median. */
 export interface SystemReport {
@@ -47,6 +48,8 @@ export interface BenchReport {
   systems: Partial<Record<SystemName, SystemReport>>;
   targets: TargetRow[];
   notes: string[];
+  /** S7, run once after the passes (absent when not selected or in reports of earlier runs). */
+  publishRate?: PublishRateResult;
 }
 
 /** Cores, memory, Node, kernel and load at the start of the run. */

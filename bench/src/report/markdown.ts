@@ -1,4 +1,5 @@
 /** The human report: targets first, then each scenario with every figure beside Socket.IO's and the ceiling's, as ratios too. */
+import { publishRateMarkdown } from '../scenarios/publish-rate';
 import type { PassResult } from '../scenarios/results';
 import type { SystemName } from '../publisher/sender';
 import type { LatencySummary } from '../stats/histogram';
@@ -212,6 +213,11 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
       ])),
       '',
     );
+  }
+
+  if (report.publishRate) {
+    out.push('## S7 publishing (ours): events stored and published per second against the PUBLISH floor', '');
+    out.push(...publishRateMarkdown(report.publishRate));
   }
 
   out.push(`## CPU of every process at ${ref} deliveries/s (% of one core)`, '');

@@ -7,6 +7,7 @@ import type { PassResult, S2Level } from '../scenarios/results';
 import type { SystemName } from '../publisher/sender';
 import type { SystemReport, TargetRow } from './bench-report';
 import { describeBound } from './bounds';
+import { API_BATCH_PHASE, FLOOR_PHASE, REPORTER_BATCH_PHASE, type PublishRateResult } from '../scenarios/publish-rate';
 
 /** The S2 level the targets refer to: 20,000 deliveries/s in the full run, the top level in smoke. */
 export function referenceLevel(config: BenchConfig): number {
@@ -46,7 +47,7 @@ function levelBound(level: S2Level | undefined): string {
 }
 
 /** Every target row, judged against the medians of the systems that ran. */
-export function judgeTargets(config: BenchConfig, systems: Partial<Record<SystemName, SystemReport>>): TargetRow[] {
+export function judgeTargets(config: BenchConfig, systems: Partial<Record<SystemName, SystemReport>>, publishRate?: PublishRateResult): TargetRow[] {
   const ours = systems.ours?.median;
   const sio = systems.socketio?.median;
   const ceiling = systems.ceiling?.median;
@@ -239,5 +240,37 @@ export function judgeTargets(config: BenchConfig, systems: Partial<Record<System
       ),
     );
   }
+  rows.push(...publishRateRows(publishRate));
   return rows;
+}
+
+/**
+ * Issue 12 item 4: the batched paths' stored+published events/s against the pipelined PUBLISH floor of
+ * the same Redis in the same run. A miss names the bound: the rate Redis's CPU per event allows on one
+ * core, and the client's (bench process + API) CPU per event, against the rate reached.
+ */
+function publishRateRows(result: PublishRateResult | undefined): TargetRow[] {
+  const floor = result?.phases.find((p) => p.name === FLOOR_PHASE);
+  return [REPORTER_BATCH_PHASE, API_BATCH_PHASE].map((name) => {
+    const phase = result?.phases.find((p) => p.name === name);
+    const target = `stored+published events/s, batched, >= 50 % of the PUBLISH floor (issue 12 item 4): ${name}`;
+    if (!floor || !phase || !(floor.perSecond > 0)) return row(target, '>= 50 % of the floor', 'n/a', null, () => '', 'S7 did not run');
+    const share = phase.perSecond / floor.perSecond;
+    return row(
+      target,
+      '>= 50 % of the floor',
+      `${fmt(phase.perSecond / 1000)}k/s = ${Math.round(share * 100)} % of ${fmt(floor.perSecond / 1000)}k/s`,
+      share >= 0.5,
+      () => {
+        const redisBound = 1e6 / Math.max(0.1, phase.redisMicros);
+        const clientBound = 1e6 / Math.max(0.1, phase.clientMicros);
+        const busiest = redisBound < clientBound ? 'Redis' : 'the client (bench process + API)';
+        return (
+          `Redis ${fmt(phase.redisMicros)} µs CPU per event (${fmt(redisBound / 1000)}k/s on a whole core), client ${fmt(phase.clientMicros)} µs ` +
+          `(${fmt(clientBound / 1000)}k/s); Redis at ${Math.round(phase.redisCpu * 100)} %, API at ${phase.apiCpu === undefined ? '-' : `${Math.round(phase.apiCpu * 100)} %`}, ` +
+          `bench process at ${Math.round(phase.benchCpu * 100)} % of a core: ${busiest} bounds it first; load average ${result!.loadAverage.join(' ')} on 2 cores`
+        );
+      },
+    );
+  });
 }
