@@ -1,6 +1,6 @@
 /**
  * What one stored and published task event costs the Redis shard that owns it: Redis main-thread CPU
- * (INFO cpu, its own counters, not wall time) per engine publish (the publish-task-event script: stream
+ * (INFO cpu, its own counters, not wall time) per engine publish (the publish-task-events script: stream
  * append, snapshot, expiry, index, PUBLISH), with 0, 1, 4 and 16 subscriber connections on the task's
  * channel (each stands for one gateway that has a subscriber of that task). Input of docs/capacity.md.
  *

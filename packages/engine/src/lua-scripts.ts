@@ -77,7 +77,8 @@ export class LuaScript {
   private async pipelined(redis: Redis, calls: readonly ScriptCall[], load: boolean): Promise<ScriptOutcome[]> {
     const pipeline = redis.pipeline();
     if (load) pipeline.script('LOAD', this.source);
-    for (const { keys, args } of calls) pipeline.callBuffer('EVALSHA', this.sha, keys.length, ...keys, ...args);
+    // one array (concat, not a spread call): a run of a batch script has thousands of arguments
+    for (const { keys, args } of calls) pipeline.callBuffer('EVALSHA', ([this.sha, keys.length] as Array<string | number | Buffer>).concat(keys, args));
     const replies = await pipeline.exec();
     if (!replies) throw new Error(`${this.id}: the pipeline was discarded`);
     return replies.slice(load ? 1 : 0).map(([error, reply]) => (error ? { error } : { reply }));

@@ -56,7 +56,7 @@ function templateArgs({ texts, slots }: FrameTemplate): string[] {
   return args;
 }
 
-/** read-history's reply `{-1, entry id}`: an entry without the field publish-task-event writes. */
+/** read-history's reply `{-1, entry id}`: an entry without the field publish-task-events writes. */
 const HISTORY_ENTRY_WITHOUT_FRAME = -1;
 
 /** What snapshot() reads: position first, then the snapshot fields in SNAPSHOT_FIELDS order. */
@@ -81,6 +81,8 @@ export class RedisTaskStore implements TaskStore {
     private readonly now: () => number,
     logger: EngineLogger,
     private readonly topology: RedisTopology = 'single',
+    /** Events per script run in publishBatch; 1 is the pipeline of one run per event (what bench/src/micro/publish-batch-runs.ts compares). */
+    private readonly eventsPerRun = EVENTS_PER_RUN,
   ) {
     this.index = new RedisStatusIndex(redis, prefix, now, logger);
   }
@@ -118,12 +120,15 @@ export class RedisTaskStore implements TaskStore {
     });
     const runs: Array<{ indexes: number[]; call: ScriptCall }> = [];
     for (const group of groups.values()) {
-      for (let from = 0; from < group.length; from += EVENTS_PER_RUN) {
-        const members = group.slice(from, from + EVENTS_PER_RUN);
-        runs.push({
-          indexes: members.map((member) => member.index),
-          call: { keys: members.flatMap((member) => member.call.keys), args: [...this.runHeader(), ...members.flatMap((member) => member.call.args)] },
-        });
+      for (let from = 0; from < group.length; from += this.eventsPerRun) {
+        // one keys and one args array per run, filled in place (a run holds up to thousands of arguments)
+        const run = { indexes: [] as number[], call: { keys: [] as string[], args: this.runHeader() } };
+        for (const member of group.slice(from, from + this.eventsPerRun)) {
+          run.indexes.push(member.index);
+          run.call.keys.push(member.call.keys[0]!, member.call.keys[1]!);
+          for (const arg of member.call.args) run.call.args.push(arg);
+        }
+        runs.push(run);
       }
     }
     const outcomes = runs.length === 0 ? [] : await redisCall(`publish a batch of ${events.length} events`, () =>
@@ -141,15 +146,14 @@ export class RedisTaskStore implements TaskStore {
         }
       });
     });
-    // the stats index after the batch, in event order (record never throws: it logs and retries later)
-    for (const [i, result] of results.entries()) {
-      if (result?.status === 'published') await this.index.record(events[i]!.event, result.epoch, result.offset);
-    }
+    // the stats index after the batch, sent in event order on one connection, so Redis runs them in that
+    // order (record never throws: it logs and retries later)
+    await Promise.all(results.map((result, i) => (result?.status === 'published' ? this.index.record(events[i]!.event, result.epoch, result.offset) : undefined)));
     return results as BatchPublishResult[];
   }
 
   /** The arguments a run of the publish script opens with, shared by its events. */
-  private runHeader(): Array<string | number> {
+  private runHeader(): Array<string | number | Buffer> {
     return [this.now(), LIMITS.historyTtlSeconds, LIMITS.historyEntries, this.topology, newEpoch()];
   }
 
