@@ -63,9 +63,11 @@ export interface PublishRateResult {
   loadAverage: number[];
 }
 
-/** Phase names the target reads. */
+/** The floor the target compares with: pipelined PUBLISH of ready frames from one ioredis client. */
 export const FLOOR_PHASE = 'PUBLISH floor, pipelined';
+/** The reporter's batched path (one target row). */
 export const REPORTER_BATCH_PHASE = 'reporter.publishBatch';
+/** The API's batched path (one target row). */
 export const API_BATCH_PHASE = 'API, POST /api/v1/events';
 
 const TASKS = 100;
