@@ -169,6 +169,18 @@ describe('redis engine storage', () => {
     expect(offsetsOf((await engine.history(a, 10))!.frames)).toEqual([2, 1]);
   });
 
+  it('sends a batch as runs of 100 events per EVALSHA, not one per event', async () => {
+    const engine = await openRedisEngine(uniquePrefix());
+    const [a, b] = [randomTaskId(), randomTaskId()];
+    const evalshaCalls = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await rawRedisClient().info('commandstats'))?.[1] ?? 0);
+    const before = await evalshaCalls();
+    const results = await engine.publishBatch(range(1, 250).map((i) => ({ event: progressEvent(i % 2 ? a : b, i % 100) })));
+    expect(results.every((r) => r.status === 'published')).toBe(true);
+    // 3 runs of the publish script, and the stats index once per task (its first status)
+    expect((await evalshaCalls()) - before).toBe(3 + 2);
+    expect((await engine.latest(a))!.offset).toBe(125);
+  });
+
   it('answers a batch event whose Redis command fails on its own; the events around it are published', async () => {
     const prefix = uniquePrefix();
     const engine = await openRedisEngine(prefix);
