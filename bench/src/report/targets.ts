@@ -236,7 +236,8 @@ export function judgeTargets(config: BenchConfig, systems: Partial<Record<System
     const c = ours?.s3split?.[name];
     const v = c?.toLast.p99;
     const floor = ceiling?.s3split?.[name]?.toLast.p99;
-    const fan = c?.serverFanout ? `; server fan-out per node p99 ${fmt(c.serverFanout.p99)} ms` : '';
+    // ours is read from a Prometheus histogram: the figure is the upper bound of its bucket (prometheus-fanout.ts)
+    const fan = c?.serverFanout ? `; server fan-out per node p99 <= ${fmt(c.serverFanout.p99)} ms (histogram bucket bound)` : '';
     // the ceiling's figure from the same run is the floor of this machine and client side; the difference is what ours adds
     const floorNote = have(floor) ? `; the bare ceiling ${fmt(floor)} ms in the same run, ours minus ceiling ${fmt(v! - floor!)} ms` : '';
     const judged = Number.isNaN(goal) ? null : have(v) ? v! < goal : null;
