@@ -56,6 +56,8 @@ const log = (message: string) => process.stdout.write(`[${((performance.now() - 
 
 // Each node may hold the largest S1 step; the load generators split it. Root can raise the limit.
 const filesLimit = raiseOpenFilesLimit(Math.max(65_536, Math.max(...config.s1.steps) * 2 + 10_000));
+// taken now: the report's "load average at start" (read at the end it showed the run's own load)
+const machineAtStart = machineInfo(filesLimit);
 const maxConnections = filesLimit - 1000;
 
 const drivers: SystemDriver[] = [oursDriver, socketIoDriver, ceilingDriver].filter((d) => !only || only.includes(d.name));
@@ -129,7 +131,7 @@ const report: BenchReport = {
   finishedAt: new Date().toISOString(),
   seconds: Math.round((performance.now() - t0) / 1000),
   config,
-  machine: machineInfo(filesLimit),
+  machine: machineAtStart,
   systems,
   targets: judgeTargets(config, systems, publishRate),
   notes,

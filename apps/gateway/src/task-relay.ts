@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { encodeAckFrame } from '@taskpulse/protocol';
-import { readFrameEpoch, readFrameOffset } from '@taskpulse/protocol/node';
+import { frameEpochIs, readFrameEpoch, readFrameOffset } from '@taskpulse/protocol/node';
 import type { ChannelListener, EngineStatus, LinkEvent, PubSub, TaskPosition, TaskStore } from '@taskpulse/engine';
 import type { DeliveryMetrics } from './delivery-metrics';
 import type { PendingWork } from './pending-work';
@@ -67,7 +67,8 @@ export class TaskRelay {
     }
     if (!state) return this.ctx.publish(channel, frame);
     const offset = readFrameOffset(frame);
-    const epoch = readFrameEpoch(frame);
+    // Per frame: a frame in the topic's epoch (nearly all) is compared in place, with no epoch string made.
+    const epoch = state.epoch !== undefined && frameEpochIs(frame, state.epoch) ? state.epoch : readFrameEpoch(frame);
     // A repair's read (command connection) can see a frame whose PUBLISH reaches the subscriber link only
     // after the channel went live again: the topic already had it.
     if (epoch === state.epoch && offset <= state.offset) return;

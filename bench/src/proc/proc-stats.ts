@@ -29,19 +29,43 @@ export function processTree(pid: number): number[] {
   return out;
 }
 
+/** CPU time of one process in clock ticks, split as the kernel counts it: user mode and kernel mode. */
+export interface CpuTicks {
+  /** utime: the process's own code (JavaScript, V8, libuv, native add-ons). */
+  user: number;
+  /** stime: system calls and what the kernel does on their behalf (on loopback, TCP delivery to the receiver too). */
+  kernel: number;
+}
+
+/** utime and stime of one process in clock ticks, zeros when it is gone. */
+export function cpuTicksSplit(pid: number): CpuTicks {
+  const stat = read(`/proc/${pid}/stat`);
+  if (!stat) return { user: 0, kernel: 0 };
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]), kernel: Number(fields[12]) };
+}
+
 /** utime + stime of one process in clock ticks, 0 when it is gone. */
 export function cpuTicks(pid: number): number {
-  const stat = read(`/proc/${pid}/stat`);
-  if (!stat) return 0;
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return Number(fields[11]) + Number(fields[12]);
+  const { user, kernel } = cpuTicksSplit(pid);
+  return user + kernel;
+}
+
+/** Summed user and kernel ticks of a process tree. */
+export function treeCpuTicksSplit(pid: number): CpuTicks {
+  const total = { user: 0, kernel: 0 };
+  for (const p of processTree(pid)) {
+    const t = cpuTicksSplit(p);
+    total.user += t.user;
+    total.kernel += t.kernel;
+  }
+  return total;
 }
 
 /** Summed CPU ticks of a process tree. */
 export function treeCpuTicks(pid: number): number {
-  let total = 0;
-  for (const p of processTree(pid)) total += cpuTicks(p);
-  return total;
+  const { user, kernel } = treeCpuTicksSplit(pid);
+  return user + kernel;
 }
 
 /** Resident set size of one process in bytes, 0 when it is gone. */

@@ -33,12 +33,12 @@ export function describeBound(
   const busiest = Object.entries(cpu.byProcess).sort((a, b) => b[1] - a[1]);
   const saturated = busiest.filter(([, pct]) => pct >= 85);
   if (cpu.machine >= capacity * 0.9) {
-    const top = busiest.slice(0, 3).map(([label, pct]) => `${label} ${pct}%`).join(', ');
-    parts.push(`machine saturated (${cpu.machine}% of ${capacity}%; ${top})`);
+    const top = busiest.slice(0, 3).map(([label, pct]) => `${label} ${r1(pct)}%`).join(', ');
+    parts.push(`machine saturated (${r1(cpu.machine)}% of ${capacity}%; ${top})`);
   }
-  for (const [label, pct] of saturated) parts.push(`${groupOf(label)} ${label} at ${pct}% of a core (one JS thread: CPU-bound)`);
-  if (cpu.other >= 20) parts.push(`${cpu.other}% of a core used by other work on the machine`);
-  if ((cpu.steal ?? 0) >= 5) parts.push(`${cpu.steal}% of a core stolen by the hypervisor`);
+  for (const [label, pct] of saturated) parts.push(`${groupOf(label)} ${label} at ${r1(pct)}% of a core (one JS thread: CPU-bound)`);
+  if (cpu.other >= 20) parts.push(`${r1(cpu.other)}% of a core used by other work on the machine`);
+  if ((cpu.steal ?? 0) >= 5) parts.push(`${r1(cpu.steal)}% of a core stolen by the hypervisor`);
   if ((extra.loadgenStallMs ?? 0) >= 20) {
     parts.push(`a load generator's event loop stalled for up to ${extra.loadgenStallMs} ms (GC or CPU starvation): latency that is the client's, not the server's`);
   }
@@ -54,4 +54,9 @@ export function describeBound(
     return `no process saturated (busiest: ${top}; machine ${cpu.machine}% of ${capacity}%): the time is in the system's own path`;
   }
   return parts.join('; ');
+}
+
+/** One decimal: medians over an even number of passes are means of two figures and print float noise. */
+function r1(value: number): number {
+  return Math.round(value * 10) / 10;
 }

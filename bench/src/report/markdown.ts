@@ -4,7 +4,7 @@ import type { PassResult } from '../scenarios/results';
 import type { SystemName } from '../publisher/sender';
 import type { LatencySummary } from '../stats/histogram';
 import type { BenchReport } from './bench-report';
-import { cpuPerFrameMicros, referenceLevel } from './targets';
+import { cpuPerFrameMicros, referenceLevel, serverCpuPct } from './targets';
 
 const ORDER: SystemName[] = ['ours', 'socketio', 'ceiling'];
 const n = (v: number | undefined, digits = 2) => (v === undefined || !Number.isFinite(v) ? 'n/a' : String(Math.round(v * 10 ** digits) / 10 ** digits));
@@ -63,7 +63,7 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
   out.push(table(['system', 'stopped because', 'steps: target -> held, ms, conn/s, RSS MB'], ran.map((s) => [label(s), s1(s)?.stoppedBecause ?? 'n/a', Object.values(s1(s)?.steps ?? {}).map((st) => `${st.target} -> ${st.held}, ${st.elapsedMs} ms, ${st.ratePerSec}/s, ${st.rssMB} MB`).join('; ')])), '');
 
   out.push(`## S2 fan-out (${config.s2.connections} connections over 2 nodes, ${config.s2.connections / config.s2.fanout} tasks x ${config.s2.fanout} subscribers)`, '');
-  out.push(`Offered load is in deliveries per second (events per second x ${config.s2.fanout}), the unit the targets use: the issue's 1k, 5k, 10k and 20k levels, then doubling until a system saturates (under 90% delivered in time or p99 above 1 s), which gives its highest delivered rate. Latency is the publisher's call to the client's receive, warm-up excluded (${config.s2.warmupMs} ms), window ${config.s2.windowMs} ms. CPU in % of one core over the window.`, '');
+  out.push(`Offered load is in deliveries per second (events per second x ${config.s2.fanout}), the unit the targets use: the issue's 1k, 5k, 10k and 20k levels, then doubling until a system saturates (under 90% delivered in time or p99 above 1 s), which gives its highest delivered rate. Latency is the publisher's call to the client's receive, warm-up excluded (${config.s2.warmupMs} ms), window ${config.s2.windowMs} ms. CPU in % of one core over the window; the servers' is also split into user mode (utime: JavaScript, V8, uWS's C++) and kernel mode (stime: system calls, and on loopback the TCP delivery into the receiving socket, charged to the sender).`, '');
   out.push(`![latency against offered load](${chartFile})`, '');
   const levelRows: string[][] = [];
   for (const offered of config.s2.levels) {
@@ -78,7 +78,9 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
         `${n(l.deliveredRatio * 100, 1)}%`,
         lat(l.latency),
         n(l.cpu.byGroup.server, 1),
+        `${n(serverCpuPct(l, 'user'), 1)} / ${n(serverCpuPct(l, 'kernel'), 1)}`,
         n(cpuPerFrameMicros(l), 1),
+        `${n(cpuPerFrameMicros(l, 'user'), 1)} / ${n(cpuPerFrameMicros(l, 'kernel'), 1)}`,
         n(l.cpu.byGroup.redis, 1),
         n(l.cpu.byGroup.publisher, 1),
         `${n(l.cpu.byGroup.loadgen, 1)} (max ${n(maxOf(l.cpu.byProcess, 'loadgen'), 1)})`,
@@ -88,7 +90,7 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
       ]);
     }
   }
-  out.push(table(['offered/s', 'system', 'sent x fanout /s', 'delivered/s', 'delivered', 'p50 / p99 / p99.9 / max ms', 'servers %', 'server µs/frame', 'redis %', 'publishers %', 'loadgens %', 'machine %', 'client stall ms', ''], levelRows), '');
+  out.push(table(['offered/s', 'system', 'sent x fanout /s', 'delivered/s', 'delivered', 'p50 / p99 / p99.9 / max ms', 'servers %', 'servers user % / kernel %', 'server µs/frame', 'user / kernel µs/frame', 'redis %', 'publishers %', 'loadgens %', 'machine %', 'client stall ms', ''], levelRows), '');
   out.push(`p99 per tenth of the window (${config.s2.windowMs / 10} ms each, by send time; the steady state is the tenths after the first):`, '');
   const tenthRows: string[][] = [];
   for (const offered of config.s2.levels) {

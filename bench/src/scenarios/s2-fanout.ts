@@ -51,8 +51,10 @@ export async function runS2(ctx: PassContext, env: FanoutEnv): Promise<S2Result>
       ),
     );
     await sleep((windowStart - nowMicros()) / 1000);
-    const meter = startCpuMeter(env.processes);
+    // The probes' first scrape (ours only: the peers have no /metrics) renders every metric, an open-file
+    // count of the node's sockets included; taken before the CPU window so ours is not charged for it.
     const probes = await startServerProbes(env.system.nodes, env.redisUrl);
+    const meter = startCpuMeter(env.processes);
     await sleep((windowEnd - nowMicros()) / 1000);
     const cpu = meter.stop();
     const server = await probes.stop();

@@ -36,6 +36,22 @@ export function readFrameEpoch(frame: Uint8Array): string | undefined {
   return end < 0 ? undefined : bytes.toString('latin1', start, end);
 }
 
+/**
+ * True when the frame's top-level epoch is `epoch`, compared in place: the same answer as
+ * `readFrameEpoch(frame) === epoch` without making a string, for the gateway's per-frame position check.
+ */
+export function frameEpochIs(frame: Uint8Array, epoch: string): boolean {
+  const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
+  const at = bytes.indexOf(EPOCH_MARK);
+  if (at < 0) return false;
+  const start = at + EPOCH_MARK.length;
+  const end = bytes.indexOf(0x22, start);
+  if (end < 0 || end - start !== epoch.length) return false;
+  // an epoch read by readFrameEpoch is latin1, one byte per char: compare char codes with bytes
+  for (let i = 0; i < epoch.length; i++) if (bytes[start + i] !== epoch.charCodeAt(i)) return false;
+  return true;
+}
+
 const PUBLISHED_AT_MARK = Buffer.from(',"published_at":');
 
 /**

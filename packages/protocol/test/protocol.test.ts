@@ -20,7 +20,7 @@ import {
   type SnapshotTexts,
   type TaskEvent,
 } from '../src/index';
-import { readFrameEpoch, readFrameOffset, readFramePublishedAt } from '../src/node';
+import { frameEpochIs, readFrameEpoch, readFrameOffset, readFramePublishedAt } from '../src/node';
 
 const GUIDE_PROGRESS_FIELDS = ['task_id', 'progress', 'current_step', 'total_steps', 'completed_steps', 'message', 'status', 'timestamp'];
 
@@ -151,6 +151,18 @@ describe('task frames', () => {
     const text = fillTaskFrame(frame, 12, 'k3x9a0bq', fields);
     expect(readFrameEpoch(Buffer.from(text))).toBe('k3x9a0bq');
     expect(readFrameEpoch(Buffer.from('{"type":"connected"}'))).toBeUndefined();
+  });
+
+  it('compares the top-level epoch in place, as readFrameEpoch would', () => {
+    const { fields, frame } = snapshotAfter({ kind: 'progress', taskId: 't', progress: 1, message: ',"epoch":"fake"' });
+    const bytes = Buffer.from(fillTaskFrame(frame, 12, 'k3x9a0bq', fields));
+    expect(frameEpochIs(bytes, 'k3x9a0bq')).toBe(true);
+    expect(frameEpochIs(bytes, 'fake')).toBe(false);
+    expect(frameEpochIs(bytes, 'k3x9a0b')).toBe(false);
+    expect(frameEpochIs(bytes, 'k3x9a0bqq')).toBe(false);
+    expect(frameEpochIs(bytes, 'k3x9a0bz')).toBe(false);
+    expect(frameEpochIs(new Uint8Array(bytes), 'k3x9a0bq')).toBe(true);
+    expect(frameEpochIs(Buffer.from('{"type":"connected"}'), '')).toBe(false);
   });
 });
 
