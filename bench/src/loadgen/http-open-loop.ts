@@ -10,7 +10,7 @@
  * so the client costs little per request next to the API it measures.
  *
  * Environment: TARGET_URL, PATHS (JSON array, rotated), RATE (req/s), SECONDS, WARMUP_SECONDS,
- * MAX_SOCKETS, DRAIN_SECONDS, PHASE (0..1: this process's due times are shifted by PHASE / RATE). Prints `MEASURING` when the warm-up ends and one `RESULT {json}` line.
+ * MAX_SOCKETS, DRAIN_SECONDS, LINGER_SECONDS, PHASE (0..1: this process's due times are shifted by PHASE / RATE). Prints `MEASURING` when the warm-up ends and one `RESULT {json}` line.
  */
 import { connect, type Socket } from 'node:net';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
@@ -207,4 +207,6 @@ process.stdout.write(
     ...(firstError ? { firstError } : {}),
   })}\n`,
 );
-process.exit(0);
+// Stay (idle) until the orchestrator stops us, at most LINGER_SECONDS: its CPU meter reads this process's
+// tree at the end of the window, and an exited process would take its CPU time out of that reading.
+setTimeout(() => process.exit(0), Number(process.env.LINGER_SECONDS ?? 10) * 1000);

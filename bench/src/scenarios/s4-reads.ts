@@ -130,8 +130,8 @@ export async function runOpenLoop(
   const route = routeOf(paths[0]!);
   try {
     await Promise.all(loads.map((load) => load.waitForOutput(/MEASURING/, timeout)));
-    const before = await readRequestBuckets(url, route);
     const meter = startCpuMeter(processesWith(...loads.map((load) => load.child.pid!)));
+    const before = await readRequestBuckets(url, route);
     await sleep(o.seconds * 1000);
     const cpu = meter.stop();
     const lines = await Promise.all(loads.map((load) => load.waitForOutput(/RESULT .*/, timeout)));
@@ -168,5 +168,5 @@ export async function runOpenLoop(
 
 /** The API's route pattern for a read path (its request-duration metric is labelled by pattern). */
 function routeOf(first: string): string {
-  return first.includes('/history') ? '/api/v1/progress/:taskId/history' : '/api/v1/progress/:taskId';
+  return first.includes('/history') ? '/api/v1/progress/:task_id/history' : '/api/v1/progress/:task_id';
 }
