@@ -249,7 +249,12 @@ export function judgeTargets(config: BenchConfig, systems: Partial<Record<System
 function openLoopBound(e: S4OpenLoop | undefined): string {
   if (!e) return 'not measured';
   const parts: string[] = [];
-  if (e.server) parts.push(`server p99 <= ${fmt(e.server.p99UpToMs)} ms (API's own histogram, ${fmt(e.server.count)} answers) against client p99 ${fmt(e.latency.p99)} ms`);
+  if (e.server) {
+    parts.push(
+      `server p99 <= ${fmt(e.server.p99UpToMs)} ms (API's own histogram, ${fmt(e.server.count)} answers) against client p99 ${fmt(e.latency.p99)} ms; ` +
+        `API event-loop delay p99 ${fmt(e.server.loopDelayP99Ms)} / max ${fmt(e.server.loopDelayMaxMs)} ms, GC ${fmt(e.server.gcMs)} ms`,
+    );
+  }
   const stall = e.client ? Math.max(e.clientLagMs, e.client.loopDelayMaxMs) : e.clientLagMs;
   if (e.client) {
     parts.push(

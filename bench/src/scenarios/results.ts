@@ -142,8 +142,11 @@ export interface S4OpenLoop {
   clientLagMs: number;
   /** The client processes' own stalls over the window: worst event-loop delay p99 and max, GC pauses summed (ms). */
   client?: { processes: number; loopDelayP99Ms: number; loopDelayMaxMs: number; gcMs: number; gcCount: number };
-  /** The API's own request-duration histogram over the window (2xx of the route): bucket bounds holding p50/p99. */
-  server?: { count: number; p50UpToMs: number; p99UpToMs: number };
+  /**
+   * The API's own figures over the window: its request-duration histogram (2xx of the route; the bucket bounds
+   * holding p50/p99), GC pauses summed, event-loop delay p99/max (ms).
+   */
+  server?: { count: number; p50UpToMs: number; p99UpToMs: number; gcMs: number; gcCount: number; loopDelayP99Ms: number; loopDelayMaxMs: number };
   cpu: CpuReport;
 }
 

@@ -12,7 +12,7 @@ import type { TaskOwner } from '../control/commands';
 import { startCpuMeter, type TrackedProcess } from '../proc/cpu-meter';
 import { Histogram, summarize, type HistogramData } from '../stats/histogram';
 import { repoFile } from '../systems/system';
-import { readRequestBuckets, serverLatencyBetween } from './api-latency-probe';
+import { apiWindow, scrapeApi } from './api-latency-probe';
 import type { PassContext } from './context';
 import type { FanoutEnv } from './s2-fanout';
 import type { S4Endpoint, S4OpenLoop } from './results';
@@ -73,7 +73,7 @@ export async function runS4(ctx: PassContext, env: FanoutEnv): Promise<S4Result 
       open[`${name}@${rate}`] = { endpoint: name, ...o };
       ctx.log(
         `S4 open loop ${name} at ${rate} req/s: served ${o.served}/s, p50 ${o.latency.p50} p99 ${o.latency.p99} ms, ` +
-          `server p99 <= ${o.server?.p99UpToMs} ms; ${o.unanswered} unanswered, ${o.sockets} sockets; client (${o.client?.processes} processes) ` +
+          `server p99 <= ${o.server?.p99UpToMs} ms (loop delay p99/max ${o.server?.loopDelayP99Ms}/${o.server?.loopDelayMaxMs} ms, GC ${o.server?.gcMs} ms in ${o.server?.gcCount}); ${o.unanswered} unanswered, ${o.sockets} sockets; client (${o.client?.processes} processes) ` +
           `tick lag ${o.clientLagMs} ms, loop delay p99/max ${o.client?.loopDelayP99Ms}/${o.client?.loopDelayMaxMs} ms, GC ${o.client?.gcMs} ms in ${o.client?.gcCount}; ` +
           `API ${o.cpu.byProcess['ours-api']}% Redis ${o.cpu.byGroup.redis}% clients ${o.cpu.byGroup.loadgen}% other ${o.cpu.other}%`,
       );
@@ -131,11 +131,11 @@ export async function runOpenLoop(
   try {
     await Promise.all(loads.map((load) => load.waitForOutput(/MEASURING/, timeout)));
     const meter = startCpuMeter(processesWith(...loads.map((load) => load.child.pid!)));
-    const before = await readRequestBuckets(url, route);
+    const before = await scrapeApi(url, route);
     await sleep(o.seconds * 1000);
     const cpu = meter.stop();
     const lines = await Promise.all(loads.map((load) => load.waitForOutput(/RESULT .*/, timeout)));
-    const server = serverLatencyBetween(before, await readRequestBuckets(url, route));
+    const server = apiWindow(before, await scrapeApi(url, route));
     const results = lines.map((line) => JSON.parse(line.slice('RESULT '.length)) as OpenLoopClientResult);
     const latency = new Histogram();
     for (const r of results) latency.merge(r.latency);
