@@ -200,8 +200,9 @@ process.stdout.write(
     unanswered,
     sockets: opened,
     clientLagMs: Math.round(clientLagMs * 10) / 10,
-    loopDelayP99Ms: Math.round(loopDelay.percentile(99) / 1e4) / 100,
-    loopDelayMaxMs: Math.round(loopDelay.max / 1e4) / 100,
+    // the histogram records the whole 1 ms sampling interval: the delay is what lies beyond it
+    loopDelayP99Ms: Math.max(0, Math.round(loopDelay.percentile(99) / 1e4) / 100 - 1),
+    loopDelayMaxMs: Math.max(0, Math.round(loopDelay.max / 1e4) / 100 - 1),
     gcMs: Math.round(gcMs * 10) / 10,
     gcCount,
     ...(firstError ? { firstError } : {}),

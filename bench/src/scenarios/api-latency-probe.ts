@@ -7,6 +7,11 @@
  */
 
 const METRIC = 'taskpulse_api_http_request_duration_seconds_bucket';
+/**
+ * prom-client samples the loop every 10 ms (its default precision) and Node's histogram records the whole
+ * sampling interval, so an idle loop reads 10 ms: the delay is what lies beyond it.
+ */
+const PROM_LOOP_RESOLUTION_MS = 10;
 
 /** Cumulative bucket counts by upper bound (seconds; Infinity for +Inf), 2xx answers of every route summed. */
 export type BucketCounts = Map<number, number>;
@@ -56,8 +61,8 @@ export function apiWindow(before: ApiScrape, after: ApiScrape): ServerWindow {
     ...serverLatencyBetween(before.buckets, after.buckets),
     gcMs: round((after.gcSeconds - before.gcSeconds) * 1000),
     gcCount: after.gcCount - before.gcCount,
-    loopDelayP99Ms: round(after.loopDelayP99Ms),
-    loopDelayMaxMs: round(after.loopDelayMaxMs),
+    loopDelayP99Ms: round(Math.max(0, after.loopDelayP99Ms - PROM_LOOP_RESOLUTION_MS)),
+    loopDelayMaxMs: round(Math.max(0, after.loopDelayMaxMs - PROM_LOOP_RESOLUTION_MS)),
   };
 }
 
