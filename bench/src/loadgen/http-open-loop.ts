@@ -201,8 +201,8 @@ process.stdout.write(
     sockets: opened,
     clientLagMs: Math.round(clientLagMs * 10) / 10,
     // the histogram records the whole 1 ms sampling interval: the delay is what lies beyond it
-    loopDelayP99Ms: Math.max(0, Math.round(loopDelay.percentile(99) / 1e4) / 100 - 1),
-    loopDelayMaxMs: Math.max(0, Math.round(loopDelay.max / 1e4) / 100 - 1),
+    loopDelayP99Ms: Math.max(0, Math.round((loopDelay.percentile(99) - 1e6) / 1e4) / 100),
+    loopDelayMaxMs: Math.max(0, Math.round((loopDelay.max - 1e6) / 1e4) / 100),
     gcMs: Math.round(gcMs * 10) / 10,
     gcCount,
     ...(firstError ? { firstError } : {}),
