@@ -2,8 +2,9 @@
  * S4, reads: the API's snapshot and history endpoints after tasks were filled with a full history, loaded
  * two ways. Closed loop (autocannon, a fixed number of connections) gives the highest rate; open loop
  * (http-open-loop.ts, requests due at 1k, 5k and 10k req/s whatever the answers do) gives latency as
- * users load it: p50/p99 from the moment a request was issued (waiting for a connection included), and
- * the rate actually served. Ours only: the
+ * users load it: p50/p99 from each request's scheduled send time (the client's own lateness and waiting for
+ * a connection included), the rate actually served, and beside them the clients' stalls and the API's own
+ * p99, loop delay and GC over the same window. Ours only: the
  * peers keep no history.
  */
 import { startTsProcess } from '@taskpulse/testkit';
