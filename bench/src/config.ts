@@ -60,8 +60,12 @@ export interface BenchConfig {
     seconds: number;
     tasks: number;
     historyEvents: number;
-    /** Open loop: requests due at these fixed rates (req/s), whatever the answers do, per endpoint. */
-    openLoop: { rates: number[]; warmupSeconds: number; seconds: number; maxSockets: number };
+    /**
+     * Open loop: requests due at these fixed rates (req/s), whatever the answers do, per endpoint; the rate
+     * is shared by `processes` client processes (so one client's stall is not the whole load's), each with
+     * up to maxSockets connections.
+     */
+    openLoop: { rates: number[]; warmupSeconds: number; seconds: number; maxSockets: number; processes: number };
   };
   /** Scale-out (ours): the same load per gateway on 1, 2, 4 gateways; S2's fan-out and windows. */
   scaleOut: {
@@ -112,7 +116,7 @@ export const FULL: BenchConfig = {
     seconds: 5,
     tasks: 100,
     historyEvents: 100,
-    openLoop: { rates: [1000, 5000, 10_000], warmupSeconds: 1, seconds: 3, maxSockets: 256 },
+    openLoop: { rates: [1000, 5000, 10_000], warmupSeconds: 1, seconds: 3, maxSockets: 128, processes: 2 },
   },
   scaleOut: { gateways: [1, 2, 4], targets: ['single', 'cluster'], connectionsPerGateway: 2500, deliveriesPerGateway: 10_000, loadgensPerGateway: 1, publishers: 2 },
   s7: { seconds: 3, rounds: 3, batch: 100 },
@@ -144,7 +148,7 @@ export const SMOKE: BenchConfig = {
     seconds: 1,
     tasks: 10,
     historyEvents: 100,
-    openLoop: { rates: [200], warmupSeconds: 0.3, seconds: 1, maxSockets: 32 },
+    openLoop: { rates: [200], warmupSeconds: 0.3, seconds: 1, maxSockets: 32, processes: 2 },
   },
   scaleOut: { gateways: [1, 2], targets: ['single'], connectionsPerGateway: 100, deliveriesPerGateway: 500, loadgensPerGateway: 1, publishers: 1 },
   s7: { seconds: 0.5, rounds: 1, batch: 20 },

@@ -6,7 +6,7 @@
  * Options: --smoke, --runs=N, --systems=ours,socketio,ceiling, --out=DIR, and to rerun a part:
  * --s1-steps=10000,15000, --s1-subscribed=1,5 (tasks per connection; 0 skips), --levels=1000,20000
  * (offered deliveries/s), --scenarios=s3,s4 (a subset of s1, s2, s3, s4, s3split, scaleout, s7),
- * --read-rates=1000,5000 (S4 open-loop req/s), --gateways=1,2,4 (scale-out steps); --render=FILE.json writes the
+ * --read-rates=1000,5000 (S4 open-loop req/s), --read-clients=2 (open-loop client processes sharing a rate), --gateways=1,2,4 (scale-out steps); --render=FILE.json writes the
  * Markdown and SVG of an earlier run again (targets re-judged) without running anything.
  */
 import { readFileSync } from 'node:fs';
@@ -33,6 +33,7 @@ config.s1.steps = numbers('s1-steps') ?? config.s1.steps;
 config.s1.subscribedTasks = numbers('s1-subscribed') ?? config.s1.subscribedTasks;
 config.s2.levels = numbers('levels') ?? config.s2.levels;
 config.s4.openLoop.rates = numbers('read-rates') ?? config.s4.openLoop.rates;
+config.s4.openLoop.processes = numbers('read-clients')?.[0] ?? config.s4.openLoop.processes;
 config.scaleOut.gateways = numbers('gateways') ?? config.scaleOut.gateways;
 const scenarios = new Set(option('scenarios')?.toLowerCase().split(',') ?? ['s1', 's2', 's3', 's4', 's3split', 'scaleout', 's7']);
 const only = option('systems')?.split(',') as SystemName[] | undefined;

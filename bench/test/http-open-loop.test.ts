@@ -47,4 +47,35 @@ describe('http-open-loop', () => {
       await load.stop();
     }
   });
+
+  it('counts latency from the scheduled send time: a client stalled for 200 ms shows it in its tail and its stall figures', async () => {
+    const load = startTsProcess(repoFile('bench/src/loadgen/http-open-loop.ts').path, {
+      TARGET_URL: url,
+      PATHS: JSON.stringify(['/a']),
+      RATE: '400',
+      PHASE: '0.5',
+      SECONDS: '1.5',
+      WARMUP_SECONDS: '0.3',
+      MAX_SOCKETS: '64',
+    });
+    try {
+      await load.waitForOutput(/MEASURING/, 20_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      // the client cannot send while stopped: the requests due meanwhile must still count from their due time
+      process.kill(load.child.pid!, 'SIGSTOP');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      process.kill(load.child.pid!, 'SIGCONT');
+      const line = await load.waitForOutput(/RESULT .*/, 20_000);
+      const r = JSON.parse(line.slice('RESULT '.length)) as { served: number; latency: HistogramData; clientLagMs: number; loopDelayMaxMs: number; gcCount: number };
+      expect(r.served).toBeGreaterThanOrEqual(380);
+      expect(r.clientLagMs).toBeGreaterThanOrEqual(150);
+      expect(r.loopDelayMaxMs).toBeGreaterThanOrEqual(150);
+      const latency = Histogram.from(r.latency);
+      expect(latency.max).toBeGreaterThanOrEqual(150_000);
+      // about 80 of the 600 requests were due during the stall: well above the 1 % tail
+      expect(latency.percentile(99)).toBeGreaterThanOrEqual(60_000);
+    } finally {
+      await load.stop();
+    }
+  });
 });

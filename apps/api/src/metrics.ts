@@ -28,7 +28,8 @@ export function createApiMetrics(registry: Registry): ApiMetrics {
           name: 'taskpulse_api_http_request_duration_seconds',
           help: 'HTTP request duration by method, route pattern and status code.',
           labelNames: ['method', 'route', 'status_code'] as const,
-          buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+          // sub-5 ms bounds so the read target (< 5 ms p99) can be read from the server's side too
+          buckets: [0.0005, 0.001, 0.002, 0.0025, 0.004, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
           registers: [registry],
         }),
     ),

@@ -1,16 +1,19 @@
 /**
  * An open-loop HTTP load generator (S4 fixed rate): GET requests are due at a fixed rate whatever the
  * server's answers do, so a slow response cannot slow the offered load (no coordinated omission). Each
- * request's latency runs from the moment this client issued it (on the 1 ms tick at or after its due
- * time; the tick's own lateness is the client's and is reported apart as clientLagMs) to its last
- * response byte: time waiting for a free keep-alive connection counts. Raw HTTP/1.1 on net.Sockets with
+ * request's latency runs from its scheduled send time (not from the 1 ms tick that got round to it) to its
+ * last response byte: time waiting for the client's own tick or a free keep-alive connection counts, and
+ * nothing is dropped. The client's own stalls are reported beside it (tick lateness, event-loop delay and
+ * GC over the window) so a tail can be told apart as the client's or the server's. Several of these
+ * processes may share one rate (PHASE spreads their due times). Raw HTTP/1.1 on net.Sockets with
  * a minimal parser (Content-Length or chunked bodies; chunk data must not hold a raw CRLF, true of JSON),
  * so the client costs little per request next to the API it measures.
  *
  * Environment: TARGET_URL, PATHS (JSON array, rotated), RATE (req/s), SECONDS, WARMUP_SECONDS,
- * MAX_SOCKETS, DRAIN_SECONDS. Prints `MEASURING` when the warm-up ends and one `RESULT {json}` line.
+ * MAX_SOCKETS, DRAIN_SECONDS, LINGER_SECONDS, PHASE (0..1: this process's due times are shifted by PHASE / RATE). Prints `MEASURING` when the warm-up ends and one `RESULT {json}` line.
  */
 import { connect, type Socket } from 'node:net';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Histogram } from '../stats/histogram';
 
 const url = new URL(process.env.TARGET_URL ?? 'http://127.0.0.1:3000');
@@ -20,6 +23,7 @@ const seconds = Number(process.env.SECONDS ?? 5);
 const warmupSeconds = Number(process.env.WARMUP_SECONDS ?? 1);
 const maxSockets = Number(process.env.MAX_SOCKETS ?? 256);
 const drainSeconds = Number(process.env.DRAIN_SECONDS ?? 2);
+const phase = Number(process.env.PHASE ?? 0);
 
 const requests = paths.map((p) => Buffer.from(`GET ${p} HTTP/1.1\r\nHost: ${url.host}\r\nConnection: keep-alive\r\n\r\n`));
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -27,10 +31,9 @@ const LENGTH = /\r\ncontent-length:\s*(\d+)/i;
 const CHUNKED = /\r\ntransfer-encoding:\s*chunked/i;
 const LAST_CHUNK = Buffer.from('\r\n0\r\n\r\n');
 
-/** A due request: when it was due and when this client issued it (ms, performance.now), and which path. */
+/** A due request: when it was due (ms, performance.now; its latency counts from here) and which path. */
 interface Due {
   at: number;
-  issued: number;
   path: number;
 }
 
@@ -51,7 +54,7 @@ function done(due: Due, status: number): void {
   if (status < 200 || status >= 300) non2xx++;
   if (due.at >= measureFrom && due.at < measureTo) {
     completedInWindow++;
-    if (status >= 200 && status < 300) latency.record((end - due.issued) * 1000);
+    if (status >= 200 && status < 300) latency.record((end - due.at) * 1000);
   }
 }
 
@@ -136,6 +139,20 @@ function issue(due: Due): void {
   }
 }
 
+// The client's own stalls over the window: event-loop delay (1 ms resolution) and GC pauses.
+const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+let gcMs = 0;
+let gcCount = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if (entry.startTime >= measureFrom && entry.startTime < measureTo) {
+      gcMs += entry.duration;
+      gcCount++;
+    }
+  }
+});
+gcObserver.observe({ entryTypes: ['gc'] });
+
 const start = performance.now();
 measureFrom = start + warmupSeconds * 1000;
 measureTo = measureFrom + seconds * 1000;
@@ -148,16 +165,21 @@ await new Promise<void>((resolve) => {
     const now = performance.now();
     if (!announced && now >= measureFrom) {
       announced = true;
+      loopDelay.enable();
       process.stdout.write('MEASURING\n');
     }
-    const dueCount = Math.floor(((Math.min(now, measureTo) - start) / 1000) * rate);
-    while (issued < dueCount) {
-      const at = start + (issued / rate) * 1000;
+    const until = Math.min(now, measureTo);
+    for (;;) {
+      const at = start + ((issued + phase) / rate) * 1000;
+      if (at > until) break;
       if (at >= measureFrom) clientLagMs = Math.max(clientLagMs, now - at);
-      issue({ at, issued: now, path: issued % requests.length });
+      issue({ at, path: issued % requests.length });
       issued++;
     }
-    if (now >= measureTo) resolve();
+    if (now >= measureTo) {
+      loopDelay.disable();
+      resolve();
+    }
     // 1 ms ticks: due requests go out in small bursts; a busy loop would take a core from the API it measures.
     else setTimeout(tick, 1);
   };
@@ -178,7 +200,14 @@ process.stdout.write(
     unanswered,
     sockets: opened,
     clientLagMs: Math.round(clientLagMs * 10) / 10,
+    // the histogram records the whole 1 ms sampling interval: the delay is what lies beyond it
+    loopDelayP99Ms: Math.max(0, Math.round((loopDelay.percentile(99) - 1e6) / 1e4) / 100),
+    loopDelayMaxMs: Math.max(0, Math.round((loopDelay.max - 1e6) / 1e4) / 100),
+    gcMs: Math.round(gcMs * 10) / 10,
+    gcCount,
     ...(firstError ? { firstError } : {}),
   })}\n`,
 );
-process.exit(0);
+// Stay (idle) until the orchestrator stops us, at most LINGER_SECONDS: its CPU meter reads this process's
+// tree at the end of the window, and an exited process would take its CPU time out of that reading.
+setTimeout(() => process.exit(0), Number(process.env.LINGER_SECONDS ?? 10) * 1000);

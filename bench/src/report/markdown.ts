@@ -192,11 +192,13 @@ export function markdownReport(report: BenchReport, chartFile: string): string {
   if (open) {
     const o = config.s4.openLoop;
     out.push(
-      `Open loop (ours): requests due at a fixed rate whatever the API answers (at most ${o.maxSockets} keep-alive connections), ${o.seconds} s after ${o.warmupSeconds} s warm-up; latency from the moment a request was issued (on the client's 1 ms tick at or after its due time) to its last byte, so waiting for a connection counts; "client lag" is the tick's own worst lateness, left out of the latency. "Served" is the rate of requests due in the window that were answered.`,
+      `Open loop (ours): requests due at a fixed rate whatever the API answers, shared by ${o.processes} client process(es) (each at most ${o.maxSockets} keep-alive connections), ${o.seconds} s after ${o.warmupSeconds} s warm-up; latency from a request's scheduled send time to its last byte, so the client's own lateness and waiting for a connection count (no coordinated omission, nothing dropped). "Served" is the rate of requests due in the window that were answered. Beside it, the API's own request-duration histogram over the same window (the bucket bound that holds its p99), and the clients' own stalls: worst tick lateness, event-loop delay p99 / max, and GC pauses summed.`,
       '',
-      table(['endpoint', 'offered req/s', 'served req/s', 'p50 / p99 / p99.9 / max ms', 'unanswered', 'non-2xx', 'sockets', 'client lag ms', 'API %', 'Redis %', 'load generator %', 'machine %'], Object.values(open).map((e) => [
-        `GET ${e.path}`, n(e.offered, 0), n(e.served, 0), lat(e.latency), n(e.unanswered, 0), n(e.non2xx, 0), n(e.sockets, 0), n(e.clientLagMs, 1),
-        n(e.cpu.byProcess['ours-api'], 1), n(e.cpu.byGroup.redis, 1), n(e.cpu.byProcess['http-loadgen'], 1), n(e.cpu.machine, 1),
+      table(['endpoint', 'offered req/s', 'served req/s', 'client p50 / p99 / p99.9 / max ms', 'server p99 ms', 'API loop delay p99 / max ms', 'API GC ms', 'unanswered', 'non-2xx', 'sockets', 'client tick lag ms', 'client loop delay p99 / max ms', 'client GC ms', 'API %', 'Redis %', 'load generators %', 'machine %'], Object.values(open).map((e) => [
+        `GET ${e.path}`, n(e.offered, 0), n(e.served, 0), lat(e.latency), e.server ? `≤ ${n(e.server.p99UpToMs, 1)}` : 'n/a',
+        e.server ? `${n(e.server.loopDelayP99Ms, 1)} / ${n(e.server.loopDelayMaxMs, 1)}` : 'n/a', e.server ? n(e.server.gcMs, 1) : 'n/a', n(e.unanswered, 0), n(e.non2xx, 0), n(e.sockets, 0), n(e.clientLagMs, 1),
+        e.client ? `${n(e.client.loopDelayP99Ms, 1)} / ${n(e.client.loopDelayMaxMs, 1)}` : 'n/a', e.client ? n(e.client.gcMs, 1) : 'n/a',
+        n(e.cpu.byProcess['ours-api'], 1), n(e.cpu.byGroup.redis, 1), n(e.cpu.byGroup.loadgen, 1), n(e.cpu.machine, 1),
       ])),
       '',
     );

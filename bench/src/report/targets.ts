@@ -3,7 +3,7 @@
  * with what bounded the measurement when it missed. A figure that could not be taken is `n/a`.
  */
 import type { BenchConfig } from '../config';
-import type { PassResult, S2Level } from '../scenarios/results';
+import type { PassResult, S2Level, S4OpenLoop } from '../scenarios/results';
 import type { SystemName } from '../publisher/sender';
 import type { SystemReport, TargetRow } from './bench-report';
 import { describeBound } from './bounds';
@@ -316,7 +316,7 @@ export function judgeTargets(config: BenchConfig, systems: Partial<Record<System
         '< 5 ms, all served',
         have(v) ? `${fmt(v)} ms, ${fmt(e!.served)} of ${fmt(e!.offered)} req/s served` : 'n/a',
         have(v) ? v! < 5 && served : null,
-        () => describeBound(e?.cpu, { loadgenStallMs: e?.clientLagMs ?? 0 }),
+        () => openLoopBound(e),
       ),
     );
   }
@@ -353,4 +353,28 @@ function publishRateRows(result: PublishRateResult | undefined): TargetRow[] {
       },
     );
   });
+}
+
+/**
+ * What bounds a missed open-loop read target: the server's own p99 beside the client's, and the clients'
+ * stalls over the window, then the machine's CPU picture.
+ */
+function openLoopBound(e: S4OpenLoop | undefined): string {
+  if (!e) return 'not measured';
+  const parts: string[] = [];
+  if (e.server) {
+    parts.push(
+      `server p99 <= ${fmt(e.server.p99UpToMs)} ms (API's own histogram, ${fmt(e.server.count)} answers) against client p99 ${fmt(e.latency.p99)} ms; ` +
+        `API event-loop delay p99 ${fmt(e.server.loopDelayP99Ms)} / max ${fmt(e.server.loopDelayMaxMs)} ms, GC ${fmt(e.server.gcMs)} ms`,
+    );
+  }
+  const stall = e.client ? Math.max(e.clientLagMs, e.client.loopDelayMaxMs) : e.clientLagMs;
+  if (e.client) {
+    parts.push(
+      `client stall: tick up to ${fmt(e.clientLagMs)} ms late, loop delay p99 ${fmt(e.client.loopDelayP99Ms)} / max ${fmt(e.client.loopDelayMaxMs)} ms, GC ${fmt(e.client.gcMs)} ms over ${e.client.processes} process(es)`,
+    );
+  }
+  if (e.served < e.offered * 0.98) parts.push(`${fmt(e.served)} of ${fmt(e.offered)} req/s served, ${fmt(e.unanswered)} unanswered`);
+  parts.push(describeBound(e.cpu, { loadgenStallMs: stall }));
+  return parts.join('; ');
 }

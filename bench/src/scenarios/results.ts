@@ -130,7 +130,7 @@ export interface S4OpenLoop {
   offered: number;
   /** Requests due inside the window and answered, per second of window. */
   served: number;
-  /** From the moment a request was issued to its last response byte (queueing for a connection included). */
+  /** From a request's scheduled send time to its last response byte (client lateness and queueing included). */
   latency: LatencySummary;
   non2xx: number;
   errors: number;
@@ -138,8 +138,15 @@ export interface S4OpenLoop {
   unanswered: number;
   /** Keep-alive connections the client needed. */
   sockets: number;
-  /** Longest lateness of the client's own 1 ms tick behind a request's due time (not in the latency). */
+  /** Longest lateness of the client's own 1 ms tick behind a request's due time (counted in the latency). */
   clientLagMs: number;
+  /** The client processes' own stalls over the window: worst event-loop delay p99 and max, GC pauses summed (ms). */
+  client?: { processes: number; loopDelayP99Ms: number; loopDelayMaxMs: number; gcMs: number; gcCount: number };
+  /**
+   * The API's own figures over the window: its request-duration histogram (2xx of the route; the bucket bounds
+   * holding p50/p99), GC pauses summed, event-loop delay p99/max (ms).
+   */
+  server?: { count: number; p50UpToMs: number; p99UpToMs: number; gcMs: number; gcCount: number; loopDelayP99Ms: number; loopDelayMaxMs: number };
   cpu: CpuReport;
 }
 
