@@ -11,7 +11,8 @@ const METRIC = 'taskpulse_api_http_request_duration_seconds_bucket';
  * prom-client samples the loop every 10 ms (its default precision) and Node's histogram records the whole
  * sampling interval, so an idle loop reads 10 ms: the delay is what lies beyond it.
  */
-const PROM_LOOP_RESOLUTION_MS = 10;
+/** prom-client's loop sampling interval, ms: an idle loop reads this much. */
+export const PROM_LOOP_RESOLUTION_MS = 10;
 
 /** Cumulative bucket counts by upper bound (seconds; Infinity for +Inf), 2xx answers of every route summed. */
 export type BucketCounts = Map<number, number>;

@@ -6,6 +6,7 @@
  */
 import { Cluster, Redis } from 'ioredis';
 import { clusterNodeOptions, isRedisClusterUrl, parseRedisClusterUrl } from '@taskpulse/engine';
+import { PROM_LOOP_RESOLUTION_MS } from './api-latency-probe';
 
 /** One node's cumulative GC figures. */
 interface GcTotals {
@@ -129,8 +130,9 @@ export async function startServerProbes(nodes: string[], redisUrl: string): Prom
       return {
         gcMs: texts.some(Boolean) ? round(gcMs, 1) : Number.NaN,
         gcCount: texts.some(Boolean) ? gcCount : Number.NaN,
-        loopDelayP99Ms: round(loopDelayP99Ms),
-        loopDelayMaxMs: round(loopDelayMaxMs),
+        // prom-client's figures include its 10 ms sampling interval: the delay is what lies beyond it
+        loopDelayP99Ms: round(Math.max(0, loopDelayP99Ms - PROM_LOOP_RESOLUTION_MS)),
+        loopDelayMaxMs: round(Math.max(0, loopDelayMaxMs - PROM_LOOP_RESOLUTION_MS)),
         scriptUsecPerCall: script.calls > 0 ? round(script.usec / script.calls, 1) : Number.NaN,
         scriptCallsPerSec: Math.round(script.calls / seconds),
         redisCommandPercent: round((allUsec / 1e6 / seconds) * 100, 1),
