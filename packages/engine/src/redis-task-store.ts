@@ -1,5 +1,6 @@
 /**
- * The Redis task store: publish is one run of lua/publish-task-event-2.lua (one round trip, atomic; then the stats index, redis-status-index.ts);
+ * The Redis task store: publish is one run of lua/publish-task-event-2.lua (one round trip, atomic); the
+ * stats index (redis-status-index.ts) is queued after it and written in the background, never awaited;
  * history is one run of lua/read-history-2.lua (the frames come back as one flat array); the other reads
  * are one command or one MULTI each, so a page's offset and epoch always belong to its frames.
  */
@@ -21,6 +22,7 @@ import { EngineError } from './errors';
 import { historyPage } from './history-page';
 import { loadLuaScript, type ScriptCall } from './lua-scripts';
 import { asEngineError, execMulti, redisCall, type RedisCommands } from './redis-call';
+import type { RedisEngineMetrics } from './redis-metrics';
 import { META_FIELDS, taskKeys } from './redis-keys';
 import { RedisStatusIndex } from './redis-status-index';
 import { ScriptCode, scriptCodeError } from './script-codes';
@@ -73,15 +75,27 @@ export class RedisTaskStore implements TaskStore {
     private readonly now: () => number,
     logger: EngineLogger,
     private readonly topology: RedisTopology = 'single',
+    metrics?: RedisEngineMetrics,
   ) {
-    this.index = new RedisStatusIndex(redis, prefix, now, logger);
+    this.index = new RedisStatusIndex(redis, prefix, now, logger, metrics);
+  }
+
+  /** Writes the queued stats index entries once more, then stops the index; call before closing the connection. */
+  async close(): Promise<void> {
+    await this.index.close();
+  }
+
+  /** How many tasks wait for their stats index write (0 once the index's shard answers). */
+  queuedIndexWrites(): number {
+    return this.index.queuedWrites();
   }
 
   async publish(event: EncodedTaskEvent, options: { dedupe?: DedupeKey } = {}): Promise<PublishResult> {
     const { keys, args } = this.publishCall(event, options.dedupe);
     const reply = await redisCall(`publish an event of task ${event.taskId}`, () => publishTaskEventScript.run(this.redis, keys, args));
     const result = publishOutcome(reply, event.taskId);
-    if (result.status === 'published') await this.index.record(event, result.epoch, result.offset);
+    // queued, not awaited: the index's `{idx}` slot may be on another shard, which must not hold up a publish
+    if (result.status === 'published') this.index.record(event, result.epoch, result.offset);
     return result;
   }
 
@@ -111,9 +125,9 @@ export class RedisTaskStore implements TaskStore {
         results[index] = { status: 'error', error: asEngineError(error, `publish an event of task ${taskId}`) };
       }
     });
-    // the stats index after the batch, in event order (record never throws: it logs and retries later)
+    // the stats index after the batch, queued in event order (record never throws nor waits)
     for (const [i, result] of results.entries()) {
-      if (result?.status === 'published') await this.index.record(events[i]!.event, result.epoch, result.offset);
+      if (result?.status === 'published') this.index.record(events[i]!.event, result.epoch, result.offset);
     }
     return results as BatchPublishResult[];
   }
