@@ -24,7 +24,7 @@ export interface RedisCluster {
   servers: RedisServer[];
   /** The nodes that are masters now, with the slot ranges they serve. */
   masters(): Promise<Array<{ server: RedisServer; slots: string[] }>>;
-  /** Resolves once every live node reports cluster_state:ok and agrees on the masters. */
+  /** Resolves once every live node reports cluster_state:ok, agrees on the masters, and every live replica is in sync with its master. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -121,7 +121,11 @@ function makeCluster(cli: string, servers: RedisServer[], addresses: string[]): 
           const infos = await Promise.all(live.map((server) => ask(server, 'CLUSTER', 'INFO')));
           if (!infos.every((info) => info.includes('cluster_state:ok'))) return false;
           const masters = await cluster.masters();
-          return masters.length === servers.length / 2 && masters.every(({ slots }) => slots.length > 0);
+          if (masters.length !== servers.length / 2 || !masters.every(({ slots }) => slots.length > 0)) return false;
+          // a replica that has not finished its first sync (the master waits repl-diskless-sync-delay, 5 s,
+          // before sending it) refuses to take over: a test that kills its master then waits for nothing
+          const replication = await Promise.all(live.map((server) => ask(server, 'INFO', 'replication')));
+          return replication.every((info) => !info.includes('role:slave') || info.includes('master_link_status:up'));
         },
         timeoutMs,
         100,

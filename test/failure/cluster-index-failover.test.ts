@@ -1,0 +1,180 @@
+/**
+ * The master of the stats index's `{idx}` slot killed with SIGKILL while a publisher runs (a private
+ * 3+3 Redis Cluster, node timeout 1 s). The index lives on its own slot, often on another master than the
+ * task: a publish must not wait for that second shard. While the cluster is down (every node answers
+ * CLUSTERDOWN until the replica is promoted) publishes wait like everything else; once it is promoted,
+ * publishes complete promptly again, and the stats (tasks by status) become right again by themselves:
+ * the status changes whose index writes failed during the failover are retried from the engine's queue.
+ */
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import calculateSlot from 'cluster-key-slot';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRedisClusterEngine, EngineUnavailableError, type RedisClusterEngine } from '@taskpulse/engine';
+import { createReporter, type Reported } from '@taskpulse/reporter';
+import { startRedisCluster, startTsProcess, waitFor, type ManagedProcess, type RedisCluster } from '@taskpulse/testkit';
+import type { PublisherReport } from './publisher-process';
+
+const plan = { tasks: 15, rate: 200, seconds: 8 };
+/** After the promotion is seen, every publish that starts this long after it must complete within PROMPT_MS. */
+const SETTLE_AFTER_PROMOTION_MS = 1000;
+const PROMPT_MS = 1000;
+/** No publish may take longer than the failover itself plus this (the cluster is down meanwhile). */
+const MAX_OVER_FAILOVER_MS = 3000;
+
+const root = new URL('../../', import.meta.url).pathname;
+const logger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' });
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+let cluster: RedisCluster | undefined;
+let publisher: ManagedProcess | undefined;
+let engines: RedisClusterEngine[] = [];
+let dir: string | undefined;
+afterEach(async () => {
+  await publisher?.kill();
+  publisher = undefined;
+  await Promise.all(engines.map((e) => e.close()));
+  engines = [];
+  await cluster?.stop();
+  cluster = undefined;
+  if (dir) rmSync(dir, { recursive: true, force: true });
+  dir = undefined;
+});
+
+/** The master serving the slot of the `{idx}` hash tag (every stats index key). */
+async function indexMaster(c: RedisCluster) {
+  const slot = calculateSlot('{idx}');
+  for (const { server, slots } of await c.masters()) {
+    for (const range of slots.filter((s) => !s.startsWith('['))) {
+      const [from, to] = range.split('-').map(Number) as [number, number?];
+      if (slot >= from && slot <= (to ?? from)) return server;
+    }
+  }
+  throw new Error(`no master serves slot ${slot} of {idx}`);
+}
+
+/** Retries a publish that failed with EngineUnavailableError (the cluster is down during the failover), bounded. */
+async function published(call: () => Promise<Reported>): Promise<Reported> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (error) {
+      if (!(error instanceof EngineUnavailableError) || attempt >= 60) throw error;
+      await sleep(250);
+    }
+  }
+}
+
+describe('cluster failover of the stats index shard', () => {
+  it('publishes complete promptly once the {idx} master is replaced, and the stats become right again', async () => {
+    cluster = await startRedisCluster();
+    const prefix = `ix${randomUUID().slice(0, 8)}`;
+    dir = mkdtempSync(join(tmpdir(), 'taskpulse-index-failover-'));
+    const out = join(dir, 'publisher.json');
+    const tasks = Array.from({ length: plan.tasks }, (_, i) => `${prefix}-task-${i}`);
+    publisher = startTsProcess(`${root}test/failure/publisher-process.ts`, {
+      REDIS_URL: cluster.url,
+      KEY_PREFIX: prefix,
+      LOG_LEVEL: 'warn',
+      PUBLISHER_TASKS: tasks.join(','),
+      PUBLISHER_RATE: String(plan.rate),
+      PUBLISHER_COUNT: String(plan.rate * plan.seconds),
+      PUBLISHER_OUT: out,
+      PUBLISHER_DEADLINE_MS: String(plan.seconds * 3000 + 30_000),
+    });
+    const exited = new Promise<number | null>((resolve) => publisher!.child.once('exit', (code) => resolve(code)));
+    // status changes from this process too, through the failover: their index writes are the ones that fail
+    const engine = createRedisClusterEngine({ url: cluster.url, prefix, logger });
+    engines.push(engine);
+    await engine.ready();
+    const reporter = createReporter(engine);
+    await publisher.waitForOutput(/publisher publishing/, 30_000);
+
+    const victim = await indexMaster(cluster);
+    await sleep(plan.seconds * 300);
+    const killedAt = Date.now();
+    victim.process.kill('SIGKILL');
+    let promotedAt = 0;
+    let seen = '';
+    const promoted = waitFor(
+      'a replica promoted in place of the {idx} master',
+      async () => {
+        const masters = await cluster!.masters();
+        seen = masters.map((m) => `${m.server.port}${m.server === victim ? ' (killed)' : ''}: ${m.slots.join(' ')}`).join('; ');
+        return masters.length === 3 && !masters.some((m) => m.server === victim);
+      },
+      20_000,
+      100,
+    ).then(
+      () => {
+        promotedAt = Date.now();
+      },
+      (error: Error) => {
+        throw new Error(`${error.message}; masters last seen: ${seen}`, { cause: error.cause });
+      },
+    );
+    // a task started and ended every 100 ms from the kill until 2 s after the promotion
+    const churned: Array<{ task: string; status: 'completed' | 'failed' }> = [];
+    const churn = (async () => {
+      for (let i = 0; promotedAt === 0 || Date.now() < promotedAt + 2000; i++) {
+        const task = `${prefix}-churn-${i}`;
+        const status = i % 3 === 2 ? 'failed' : 'completed';
+        await published(() => reporter.notifyTaskStart(task, 'user-1', 'index-failover'));
+        await published(() => (status === 'failed' ? reporter.notifyTaskFailed(task, new Error('planned')) : reporter.notifyTaskComplete(task, { ok: true })));
+        churned.push({ task, status });
+        await sleep(100);
+      }
+    })();
+    await Promise.all([promoted, churn]);
+    const failoverMs = promotedAt - killedAt;
+
+    const code = await exited;
+    expect(code, `publisher exit code:\n${publisher.output().slice(-3000)}`).toBe(0);
+    const report = JSON.parse(readFileSync(out, 'utf8')) as PublisherReport;
+    const late = report.latencies.filter(([at]) => at >= promotedAt + SETTLE_AFTER_PROMOTION_MS);
+    const slowLate = late.filter(([, ms]) => ms > PROMPT_MS);
+    const maxMs = Math.max(...report.latencies.map(([, ms]) => ms));
+    const around = report.latencies.filter(([at]) => at >= killedAt && at < promotedAt + SETTLE_AFTER_PROMOTION_MS);
+    const recoveredAt = Math.max(killedAt, ...around.map(([at, ms]) => at + ms));
+
+    // what the stats must say: every publisher task and every churned task in its terminal status
+    const terminalFor = (i: number) => (i % 11 === 10 ? 'cancelled' : i % 7 === 6 ? 'failed' : 'completed');
+    const expected = { pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 };
+    tasks.forEach((_, i) => expected[terminalFor(i)]++);
+    for (const { status } of churned) expected[status]++;
+    const reader = createRedisClusterEngine({ url: cluster.url, prefix, logger });
+    engines.push(reader);
+    await reader.ready();
+    const statsStartedAt = Date.now();
+    let last: unknown;
+    const statsRight = await waitFor(
+      'the stats to count every task in its terminal status',
+      async () => {
+        last = (await reader.stats().catch((error: unknown) => String(error))) as unknown;
+        return JSON.stringify(last) === JSON.stringify({ tasks: tasks.length + churned.length, by_status: expected });
+      },
+      15_000,
+      200,
+    ).then(
+      () => true,
+      () => false,
+    );
+    console.log(
+      `── {idx} master killed (${plan.tasks} tasks, ${plan.rate} events/s for ${plan.seconds} s, ${churned.length} tasks started and ended through the failover)\n` +
+        `  failover ms (promotion seen)      ${failoverMs}\n` +
+        `  publishes recovered ms after kill ${recoveredAt - killedAt}\n` +
+        `  max publish ms                    ${maxMs}\n` +
+        `  publishes after promotion+1 s     ${late.length} (over ${PROMPT_MS} ms: ${slowLate.length}, max ${Math.max(0, ...late.map(([, ms]) => ms))} ms)\n` +
+        `  publisher retries / unpublished   ${report.retries} / ${report.unpublished.start + report.unpublished.progress + report.unpublished.terminal}\n` +
+        `  stats right after ms              ${statsRight ? Date.now() - statsStartedAt : 'never'}\n` +
+        `  publisher errors                  ${JSON.stringify(report.errors)}\n`,
+    );
+    expect(report.unpublished, 'every event published').toEqual({ start: 0, progress: 0, terminal: 0 });
+    expect(slowLate, `publishes over ${PROMPT_MS} ms that began ${SETTLE_AFTER_PROMOTION_MS} ms after the promotion`).toEqual([]);
+    expect(maxMs, 'no publish waits much longer than the failover').toBeLessThan(failoverMs + MAX_OVER_FAILOVER_MS);
+    expect(last, 'stats after the failover').toEqual({ tasks: tasks.length + churned.length, by_status: expected });
+  }, 120_000);
+});
