@@ -25,8 +25,8 @@ export interface PublisherReport {
   published: Record<string, Array<[string, number, 'start' | 'progress' | 'terminal']>>;
   /** Per task, the terminal status it was given (confirmed). */
   terminal: Record<string, 'completed' | 'failed' | 'cancelled'>;
-  /** Per confirmed event: [when its first attempt began (ms since the epoch), ms until confirmed, retries included]. */
-  latencies: Array<[startedAt: number, ms: number]>;
+  /** Per confirmed event: [when its first attempt began (ms since the epoch), ms until confirmed (retries included), task]. */
+  latencies: Array<[startedAt: number, ms: number, taskId: string]>;
   /** Failed attempts by error message (task ids replaced by `<task>`), with the first and last time seen. */
   errors: Record<string, { count: number; first: number; last: number }>;
 }
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       try {
         const result = await call();
         report.published[taskId]!.push([result.epoch, result.offset, kind]);
-        report.latencies.push([startedAt, Date.now() - startedAt]);
+        report.latencies.push([startedAt, Date.now() - startedAt, taskId]);
         return result;
       } catch (error) {
         const message = (error instanceof Error ? error.message : String(error)).replaceAll(taskId, '<task>');

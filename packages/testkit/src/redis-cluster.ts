@@ -49,8 +49,12 @@ export function ensureRedisCliBinary(): string {
   throw new Error('redis-cli is not installed. Install it (Debian/Ubuntu: `sudo apt-get install -y redis-tools`, macOS: `brew install redis`).');
 }
 
-/** Starts `masters` masters with one replica each and waits until the cluster serves every slot. */
-export async function startRedisCluster(options: { masters?: number } = {}): Promise<RedisCluster> {
+/**
+ * Starts `masters` masters with one replica each and waits until the cluster serves every slot.
+ * `requireFullCoverage: false` (cluster-require-full-coverage no) keeps the other masters serving while
+ * one master's slots have no owner (during its failover); by default, as in Redis, every node refuses.
+ */
+export async function startRedisCluster(options: { masters?: number; requireFullCoverage?: boolean } = {}): Promise<RedisCluster> {
   ensureRedisServerBinary();
   const cli = ensureRedisCliBinary();
   const count = (options.masters ?? 3) * 2;
@@ -65,6 +69,7 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
           '--cluster-config-file', 'nodes.conf',
           '--cluster-port', String(busPort),
           '--cluster-node-timeout', String(TEST_CLUSTER_NODE_TIMEOUT_MS),
+          '--cluster-require-full-coverage', options.requireFullCoverage === false ? 'no' : 'yes',
         ]),
       );
     }
