@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { taskChannel } from '@taskpulse/protocol';
 import { startRedisCluster, waitFor, type RedisCluster } from '@taskpulse/testkit';
@@ -38,6 +39,17 @@ afterEach(async () => {
 });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** A node's cluster_current_epoch: every failover raises it, so a change before the kill is a failover nobody asked for. */
+async function currentEpoch(port: number): Promise<number> {
+  const probe = new Redis(port, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await probe.connect();
+    return Number(/cluster_current_epoch:(\d+)/.exec(String(await probe.cluster('INFO')))?.[1] ?? -1);
+  } finally {
+    probe.disconnect();
+  }
+}
 
 /** The master serving the slots of the most tasks, with the tasks it serves. */
 async function busiestMaster(c: RedisCluster, prefix: string, tasks: string[]) {
@@ -72,6 +84,7 @@ const victimChoice = process.env.FAILOVER_VICTIM === 'index' ? 'index' : 'busies
 describe.skipIf(!nginxBinary)('cluster failover: a master killed with SIGKILL mid-run (skipped when nginx cannot be installed)', () => {
   it('publishers and gateways recover by themselves; every client gets every terminal status; only told epochs change', async () => {
     cluster = await startRedisCluster();
+    const epochAtStart = await currentEpoch(cluster.servers[0]!.port);
     const prefix = `fo${randomUUID().slice(0, 8)}`;
     fleet = await startFleet(nginxBinary!, prefix, { cluster });
     const tasks = Array.from({ length: plan.tasks }, (_, i) => `${prefix}-task-${i}`);
@@ -98,6 +111,7 @@ describe.skipIf(!nginxBinary)('cluster failover: a master killed with SIGKILL mi
     const records: ClientRecord[] = clients.map((c, i) => ({ name: `client-${i}/${c.options.mode}`, mode: c.options.mode, tasks: c.options.tasks, events: c.events, terminal: c.terminal }));
 
     await sleep(plan.seconds * 400);
+    const epochBeforeKill = await currentEpoch(victim.server.port);
     const killedAt = Date.now();
     victim.server.process.kill('SIGKILL');
     // the replica is promoted once the others agree the master failed (node timeout 1 s)
@@ -115,6 +129,7 @@ describe.skipIf(!nginxBinary)('cluster failover: a master killed with SIGKILL mi
     console.log(
       `${formatFigures(`cluster failover (${plan.clients} clients, ${plan.tasks} tasks, ${plan.rate} events/s for ${plan.seconds} s; ${victimChoice === 'index' ? '{idx} ' : ''}master with ${victim.tasks.length} tasks killed)`, figures)}\n` +
         `  failover ms               ${String(failoverMs).padStart(9)}\n` +
+        `  cluster epoch             ${String(`${epochAtStart} -> ${epochBeforeKill}`).padStart(9)} (at start -> before the kill; a rise = failovers nobody asked for)\n` +
         `  publisher retries         ${String(report.retries).padStart(9)}\n` +
         `  unpublished               ${String(unpublished).padStart(9)}\n` +
         `  tasks with a new epoch    ${String(newEpochTasks.length).padStart(9)}\n` +

@@ -16,7 +16,7 @@ import type { TaskStats } from './engine';
 import type { EngineLogger } from './engine-logger';
 import { loadLuaScript, type ScriptCall } from './lua-scripts';
 import type { RedisCommands } from './redis-call';
-import { redisCall } from './redis-call';
+import { asEngineError, redisCall } from './redis-call';
 import { statusIndexKey, statusIndexPositionKey } from './redis-keys';
 import type { RedisEngineMetrics } from './redis-metrics';
 
@@ -169,7 +169,7 @@ export class RedisStatusIndex {
       this.metrics?.statusIndexWriteFailures.inc(failed.length);
       const delay = Math.min(INDEX_RETRY_DELAYS_MS.first * 2 ** (this.failedFlushes - 1), INDEX_RETRY_DELAYS_MS.max);
       this.logger.warn(
-        { err: errors.find((e) => e !== undefined), tasks: failed.length, example: failed[0]!.taskId, failedInARow: this.failedFlushes, retryInMs: delay },
+        { err: asEngineError(errors.find((e) => e !== undefined), `index the status of ${failed.length} tasks`), tasks: failed.length, example: failed[0]!.taskId, failedInARow: this.failedFlushes, retryInMs: delay },
         'could not update the stats index; the writes stay queued and are retried',
       );
       if (!this.closed) {
