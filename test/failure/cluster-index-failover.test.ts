@@ -57,16 +57,22 @@ async function indexMaster(c: RedisCluster) {
   throw new Error(`no master serves slot ${indexSlot} of {idx}`);
 }
 
-/** Retries a publish that failed with EngineUnavailableError (the cluster is down during the failover), bounded. */
+/** Retries a publish that failed with EngineUnavailableError (the cluster is down during the failover), for at most 20 s. */
 async function published(call: () => Promise<Reported>): Promise<Reported> {
-  for (let attempt = 1; ; attempt++) {
+  const deadline = Date.now() + 20_000;
+  for (;;) {
     try {
       return await call();
     } catch (error) {
-      if (!(error instanceof EngineUnavailableError) || attempt >= 60) throw error;
+      if (!(error instanceof EngineUnavailableError) || Date.now() > deadline) throw error;
       await sleep(250);
     }
   }
+}
+
+/** A step of the test on stderr with the time, so that a run that hangs shows where. */
+function step(what: string): void {
+  process.stderr.write(`index failover ${new Date().toISOString()}: ${what}\n`);
 }
 
 describe('cluster failover of the stats index shard', () => {
@@ -93,6 +99,7 @@ describe('cluster failover of the stats index shard', () => {
     await engine.ready();
     const reporter = createReporter(engine);
     await publisher.waitForOutput(/publisher publishing/, 30_000);
+    step('publisher publishing');
 
     const { server: victim, serves } = await indexMaster(cluster);
     const onVictim = (task: string) => serves(calculateSlot(taskChannel(prefix, task)));
@@ -127,8 +134,13 @@ describe('cluster failover of the stats index shard', () => {
       await published(call);
       churnLatencies.push(Date.now() - startedAt);
     };
+    let failed = false;
+    promoted.catch(() => {
+      failed = true;
+    });
+    const churnDeadline = Date.now() + 30_000;
     const churn = (async () => {
-      for (let i = 0; promotedAt === 0 || Date.now() < promotedAt + 2000; i++) {
+      for (let i = 0; !failed && Date.now() < churnDeadline && (promotedAt === 0 || Date.now() < promotedAt + 2000); i++) {
         const task = `${prefix}-churn-${i}`;
         if (onVictim(task)) continue;
         const status = i % 3 === 2 ? 'failed' : 'completed';
@@ -138,10 +150,12 @@ describe('cluster failover of the stats index shard', () => {
         await sleep(100);
       }
     })();
+    step(`killed the {idx} master (port ${victim.port})`);
     await Promise.all([promoted, churn]);
     const failoverMs = promotedAt - killedAt;
+    step(`promoted after ${failoverMs} ms; ${churned.length} tasks churned; waiting for the publisher`);
 
-    const code = await exited;
+    const code = await Promise.race([exited, sleep(60_000).then(() => 'still running after 60 s' as const)]);
     expect(code, `publisher exit code:\n${publisher.output().slice(-3000)}`).toBe(0);
     const report = JSON.parse(readFileSync(out, 'utf8')) as PublisherReport;
     const victimTasks = report.latencies.filter(([, , task]) => onVictim(task));
@@ -162,6 +176,7 @@ describe('cluster failover of the stats index shard', () => {
     const reader = createRedisClusterEngine({ url: cluster.url, prefix, logger });
     engines.push(reader);
     await reader.ready();
+    step('publisher done; reading the stats');
     const statsStartedAt = Date.now();
     let last: unknown;
     const statsRight = await waitFor(
