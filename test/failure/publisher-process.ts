@@ -98,6 +98,9 @@ async function main(): Promise<void> {
 
   for (const [i, taskId] of tasks.entries()) await attempt(taskId, 'start', () => reporter.notifyTaskStart(taskId, `user-${i % 5}`, 'failure-test'));
   process.stdout.write(`publisher publishing ${count} events at ${rate}/s on ${tasks.length} tasks\n`);
+  // where a stalled run stands: the events confirmed so far, every 2 s
+  const progress = setInterval(() => process.stdout.write(`publisher at ${new Date().toISOString()}: ${report.latencies.length} events confirmed, ${report.retries} retries\n`), 2000);
+  progress.unref();
 
   const started = Date.now();
   const perTask = new Map<string, number>();
@@ -124,6 +127,7 @@ async function main(): Promise<void> {
     if (result) report.terminal[taskId] = status;
   }
   writeFileSync(out, JSON.stringify(report));
+  process.stdout.write(`publisher ended every task; closing the engine\n`);
   await engine.close();
   process.stdout.write(`publisher done: ${report.progressPublished} progress published, ${report.retries} retries\n`);
 }
