@@ -31,6 +31,8 @@ const MAX_REMEMBERED = 100_000;
 export const MAX_QUEUED_INDEX_WRITES = 100_000;
 /** Entries written per round trip (one pipeline on one Redis; on a cluster all go to the `{idx}` shard). */
 const FLUSH_BATCH = 500;
+/** How long close() waits for the last flush. */
+const CLOSE_FLUSH_MS = 3000;
 /** Retry delays after failed flushes: doubling from the first to the last, then staying there. */
 export const INDEX_RETRY_DELAYS_MS = { first: 100, max: 5000 } as const;
 
@@ -105,10 +107,13 @@ export class RedisStatusIndex {
     await this.flushing;
   }
 
-  /** Writes what is queued once more (bounded by the command timeout), then stops; what is left is dropped, counted and logged. */
+  /** Writes what is queued once more (for at most CLOSE_FLUSH_MS), then stops; what is left is dropped, counted and logged. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.flush();
+    // bounded on its own: a cluster client that is not ready queues commands without any timeout
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_FLUSH_MS)))]);
+    clearTimeout(timer);
     this.closed = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
