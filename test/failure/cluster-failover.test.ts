@@ -118,7 +118,13 @@ describe.skipIf(!nginxBinary)('cluster failover: a master killed with SIGKILL mi
     await waitFor('a replica promoted in place of the killed master', async () => (await cluster!.masters()).length === 3 && !(await cluster!.masters()).some((m) => m.server === victim.server), 20_000, 200);
     const failoverMs = Date.now() - killedAt;
 
-    const report = await publisher.report;
+    // bounded, so that a publisher that stalls shows its output (every process's tail) instead of a test timeout
+    const report = await Promise.race([
+      publisher.report,
+      sleep(90_000).then(() => {
+        throw new Error(`the publisher still runs 90 s after the kill (failover took ${failoverMs} ms):\n${fleet!.logs()}`);
+      }),
+    ]);
     const settled = await waitFor('every terminal status at every client', () => clients.every((c) => c.done()), SETTLE_MS, 200).catch(() => false);
     await Promise.all(clients.map((c) => c.stop()));
     const figures = analyze(records, [report]);
