@@ -12,7 +12,7 @@ function report(epochs: Array<[string, number]>): PublisherReport {
   for (const [epoch, last] of epochs) {
     for (let o = 1; o <= last; o++) published[T]!.push([epoch, o, o === 1 ? 'start' : o === last ? 'terminal' : 'progress']);
   }
-  return { progressPublished: 0, unpublished: { start: 0, progress: 0, terminal: 0 }, retries: 0, published, terminal: { [T]: 'completed' } };
+  return { progressPublished: 0, unpublished: { start: 0, progress: 0, terminal: 0 }, retries: 0, published, terminal: { [T]: 'completed' }, latencies: [], errors: {} };
 }
 
 function frame(offset: number, epoch = 'e1', extra: Partial<Extract<ClientEvent, { k: 'frame' }>> = {}): ClientEvent {

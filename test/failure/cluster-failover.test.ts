@@ -11,6 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import calculateSlot from 'cluster-key-slot';
+import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { taskChannel } from '@taskpulse/protocol';
 import { startRedisCluster, waitFor, type RedisCluster } from '@taskpulse/testkit';
@@ -39,29 +40,51 @@ afterEach(async () => {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** A node's cluster_current_epoch: every failover raises it, so a change before the kill is a failover nobody asked for. */
+async function currentEpoch(port: number): Promise<number> {
+  const probe = new Redis(port, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  try {
+    await probe.connect();
+    return Number(/cluster_current_epoch:(\d+)/.exec(String(await probe.cluster('INFO')))?.[1] ?? -1);
+  } finally {
+    probe.disconnect();
+  }
+}
+
 /** The master serving the slots of the most tasks, with the tasks it serves. */
 async function busiestMaster(c: RedisCluster, prefix: string, tasks: string[]) {
+  return (await tasksByMaster(c, prefix, tasks))[0]!;
+}
+
+/** The master serving the stats index's `{idx}` slot, with the tasks it serves. */
+async function indexMaster(c: RedisCluster, prefix: string, tasks: string[]) {
+  const slot = calculateSlot('{idx}');
+  const found = (await tasksByMaster(c, prefix, tasks)).find(({ serves }) => serves(slot));
+  if (!found) throw new Error(`no master serves slot ${slot} of {idx}`);
+  return found;
+}
+
+/** Every master with the tasks it serves, the busiest first. */
+async function tasksByMaster(c: RedisCluster, prefix: string, tasks: string[]) {
   const masters = await c.masters();
   const ranges = masters.map(({ server, slots }) => ({
     server,
     ranges: slots.filter((s) => !s.startsWith('[')).map((s) => s.split('-').map(Number) as [number, number?]),
   }));
-  const served = ranges.map(({ server, ranges: rs }) => ({
-    server,
-    tasks: tasks.filter((task) => {
-      const slot = calculateSlot(taskChannel(prefix, task));
-      return rs.some(([from, to]) => slot >= from && slot <= (to ?? from));
-    }),
-  }));
-  return served.sort((a, b) => b.tasks.length - a.tasks.length)[0]!;
+  const served = ranges.map(({ server, ranges: rs }) => {
+    const serves = (slot: number) => rs.some(([from, to]) => slot >= from && slot <= (to ?? from));
+    return { server, serves, tasks: tasks.filter((task) => serves(calculateSlot(taskChannel(prefix, task)))) };
+  });
+  return served.sort((a, b) => b.tasks.length - a.tasks.length);
 }
 
-// Retried once: on a machine loaded by other processes, a run was seen (1 in 6) where the publisher's
-// commands kept timing out for seconds after the replica's promotion (CLUSTERDOWN, then "Command timed out"),
-// so terminals went unpublished; quiet runs pass. Open question in the README's known issues.
+/** `FAILOVER_VICTIM=index` kills the master of the stats index's `{idx}` slot instead of the busiest one. */
+const victimChoice = process.env.FAILOVER_VICTIM === 'index' ? 'index' : 'busiest';
+
 describe.skipIf(!nginxBinary)('cluster failover: a master killed with SIGKILL mid-run (skipped when nginx cannot be installed)', { retry: 1 }, () => {
   it('publishers and gateways recover by themselves; every client gets every terminal status; only told epochs change', async () => {
     cluster = await startRedisCluster();
+    const epochAtStart = await currentEpoch(cluster.servers[0]!.port);
     const prefix = `fo${randomUUID().slice(0, 8)}`;
     fleet = await startFleet(nginxBinary!, prefix, { cluster });
     const tasks = Array.from({ length: plan.tasks }, (_, i) => `${prefix}-task-${i}`);
@@ -80,21 +103,28 @@ describe.skipIf(!nginxBinary)('cluster failover: a master killed with SIGKILL mi
     });
     for (let i = 0; i < clients.length; i += 30) await Promise.all(clients.slice(i, i + 30).map((c) => c.start()));
 
-    const victim = await busiestMaster(cluster, prefix, tasks);
-    expect(victim.tasks.length, 'the killed master serves some tasks').toBeGreaterThan(0);
+    const victim = victimChoice === 'index' ? await indexMaster(cluster, prefix, tasks) : await busiestMaster(cluster, prefix, tasks);
+    if (victimChoice === 'busiest') expect(victim.tasks.length, 'the killed master serves some tasks').toBeGreaterThan(0);
     const total = plan.rate * plan.seconds;
     const publisher = fleet.publish('publisher-0', tasks, plan.rate, total, plan.seconds * 3000 + 30_000);
     await publisher.process.waitForOutput(/publisher publishing/, 30_000);
     const records: ClientRecord[] = clients.map((c, i) => ({ name: `client-${i}/${c.options.mode}`, mode: c.options.mode, tasks: c.options.tasks, events: c.events, terminal: c.terminal }));
 
     await sleep(plan.seconds * 400);
+    const epochBeforeKill = await currentEpoch(victim.server.port);
     const killedAt = Date.now();
     victim.server.process.kill('SIGKILL');
     // the replica is promoted once the others agree the master failed (node timeout 1 s)
     await waitFor('a replica promoted in place of the killed master', async () => (await cluster!.masters()).length === 3 && !(await cluster!.masters()).some((m) => m.server === victim.server), 20_000, 200);
     const failoverMs = Date.now() - killedAt;
 
-    const report = await publisher.report;
+    // bounded, so that a publisher that stalls shows its output (every process's tail) instead of a test timeout
+    const report = await Promise.race([
+      publisher.report,
+      sleep(90_000).then(() => {
+        throw new Error(`the publisher still runs 90 s after the kill (failover took ${failoverMs} ms):\n${fleet!.logs()}`);
+      }),
+    ]);
     const settled = await waitFor('every terminal status at every client', () => clients.every((c) => c.done()), SETTLE_MS, 200).catch(() => false);
     await Promise.all(clients.map((c) => c.stop()));
     const figures = analyze(records, [report]);
@@ -103,12 +133,16 @@ describe.skipIf(!nginxBinary)('cluster failover: a master killed with SIGKILL mi
     for (const [task, events] of Object.entries(report.published)) epochsByTask.set(task, new Set(events.map(([epoch]) => epoch)));
     const newEpochTasks = [...epochsByTask].filter(([, epochs]) => epochs.size > 1).map(([task]) => task);
     console.log(
-      `${formatFigures(`cluster failover (${plan.clients} clients, ${plan.tasks} tasks, ${plan.rate} events/s for ${plan.seconds} s; master with ${victim.tasks.length} tasks killed)`, figures)}\n` +
+      `${formatFigures(`cluster failover (${plan.clients} clients, ${plan.tasks} tasks, ${plan.rate} events/s for ${plan.seconds} s; ${victimChoice === 'index' ? '{idx} ' : ''}master with ${victim.tasks.length} tasks killed)`, figures)}\n` +
         `  failover ms               ${String(failoverMs).padStart(9)}\n` +
+        `  cluster epoch             ${String(`${epochAtStart} -> ${epochBeforeKill}`).padStart(9)} (at start -> before the kill; a rise = failovers nobody asked for)\n` +
         `  publisher retries         ${String(report.retries).padStart(9)}\n` +
         `  unpublished               ${String(unpublished).padStart(9)}\n` +
         `  tasks with a new epoch    ${String(newEpochTasks.length).padStart(9)}\n` +
         `  all settled               ${String(settled !== false).padStart(9)}\n` +
+        `  max publish ms            ${String(Math.max(0, ...report.latencies.map(([, ms]) => ms))).padStart(9)}\n` +
+        `  first publish after kill  ${String(Math.min(...report.latencies.filter(([at, , task]) => at >= killedAt && victim.tasks.includes(task)).map(([at, ms]) => at + ms - killedAt))).padStart(9)} ms (a task of the killed master)\n` +
+        `  publisher errors          ${JSON.stringify(report.errors)}\n` +
         (figures.problems.length ? `  problems (first ${figures.problems.length}):\n    ${figures.problems.join('\n    ')}\n` : ''),
     );
     if (figures.problems.length) console.log(fleet.logs());

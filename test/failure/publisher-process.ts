@@ -25,6 +25,10 @@ export interface PublisherReport {
   published: Record<string, Array<[string, number, 'start' | 'progress' | 'terminal']>>;
   /** Per task, the terminal status it was given (confirmed). */
   terminal: Record<string, 'completed' | 'failed' | 'cancelled'>;
+  /** Per confirmed event: [when its first attempt began (ms since the epoch), ms until confirmed (retries included), task]. */
+  latencies: Array<[startedAt: number, ms: number, taskId: string]>;
+  /** Failed attempts by error message (task ids replaced by `<task>`), with the first and last time seen. */
+  errors: Record<string, { count: number; first: number; last: number }>;
 }
 
 const MAX_ATTEMPTS = 40;
@@ -60,16 +64,24 @@ async function main(): Promise<void> {
     retries: 0,
     published: Object.fromEntries(tasks.map((t) => [t, []])),
     terminal: {},
+    latencies: [],
+    errors: {},
   };
 
   /** Publishes with bounded retries; returns null when every attempt failed. A terminal repeated after a lost reply counts as done. */
   async function attempt(taskId: string, kind: 'start' | 'progress' | 'terminal', call: () => Promise<Reported>): Promise<Reported | 'done' | null> {
+    const startedAt = Date.now();
     for (let i = 1; i <= MAX_ATTEMPTS; i++) {
       try {
         const result = await call();
         report.published[taskId]!.push([result.epoch, result.offset, kind]);
+        report.latencies.push([startedAt, Date.now() - startedAt, taskId]);
         return result;
       } catch (error) {
+        const message = (error instanceof Error ? error.message : String(error)).replaceAll(taskId, '<task>');
+        const seen = (report.errors[message] ??= { count: 0, first: Date.now(), last: 0 });
+        seen.count++;
+        seen.last = Date.now();
         // The first attempt may have been stored before its reply was lost: the task is already ended.
         if (error instanceof TaskFinishedError && kind === 'terminal' && i > 1) return 'done';
         if (!(error instanceof EngineUnavailableError) || i === MAX_ATTEMPTS || Date.now() > deadline) {
@@ -86,6 +98,9 @@ async function main(): Promise<void> {
 
   for (const [i, taskId] of tasks.entries()) await attempt(taskId, 'start', () => reporter.notifyTaskStart(taskId, `user-${i % 5}`, 'failure-test'));
   process.stdout.write(`publisher publishing ${count} events at ${rate}/s on ${tasks.length} tasks\n`);
+  // where a stalled run stands: the events confirmed so far, every 2 s
+  const progress = setInterval(() => process.stdout.write(`publisher at ${new Date().toISOString()}: ${report.latencies.length} events confirmed, ${report.retries} retries\n`), 2000);
+  progress.unref();
 
   const started = Date.now();
   const perTask = new Map<string, number>();
@@ -112,6 +127,7 @@ async function main(): Promise<void> {
     if (result) report.terminal[taskId] = status;
   }
   writeFileSync(out, JSON.stringify(report));
+  process.stdout.write(`publisher ended every task; closing the engine\n`);
   await engine.close();
   process.stdout.write(`publisher done: ${report.progressPublished} progress published, ${report.retries} retries\n`);
 }

@@ -33,7 +33,7 @@ async function redisCounters(): Promise<{ cpu: number; bytes: number }> {
 }
 
 async function round(eventsPerRun: number, prefix: string) {
-  const store = new RedisTaskStore(redis, prefix, Date.now, defaultEngineLogger(), 'single', eventsPerRun);
+  const store = new RedisTaskStore(redis, prefix, Date.now, defaultEngineLogger(), 'single', { eventsPerRun });
   let n = 0;
   let events = 0;
   const before = await redisCounters();

@@ -17,6 +17,7 @@ import type { Engine, EngineRoles, NodeRegistry, PubSub, SessionStore, TaskStore
 import { defaultEngineLogger, type EngineLogger } from './engine-logger';
 import { pollUntilReady, startPingHealthCheck, type PingHealthCheck } from './ping-health-check';
 import { redisEngineRoles } from './redis-roles';
+import type { RedisTaskStore } from './redis-task-store';
 import { redisCall } from './redis-call';
 import { createRedisEngineMetrics, instrumentRedisConnection } from './redis-metrics';
 import { RedisClusterSubscriber } from './redis-cluster-subscriber';
@@ -56,7 +57,7 @@ export class RedisClusterEngine implements Engine {
   readonly kind = 'redis-cluster';
   readonly prefix: string;
   /** The objects playing the four roles. */
-  readonly roles: EngineRoles;
+  readonly roles: EngineRoles & { tasks: RedisTaskStore };
   private readonly commands: Cluster;
   private readonly subscriber: RedisClusterSubscriber;
   private readonly logger: EngineLogger;
@@ -87,9 +88,10 @@ export class RedisClusterEngine implements Engine {
     });
     this.commands.on('error', (error: Error) => this.logger.warn({ err: error }, 'redis cluster error'));
     this.commands.on('node error', (error: Error, node: string) => this.logger.warn({ err: error, node }, 'redis cluster node error'));
-    if (options.metricsRegistry) {
+    const metrics = options.metricsRegistry && createRedisEngineMetrics(options.metricsRegistry);
+    if (metrics) {
       // a Cluster has the same `on` and `sendCommand` as one connection: failed commands and errors count alike
-      instrumentRedisConnection(this.commands as unknown as Pick<Redis, 'on' | 'sendCommand'>, 'commands', createRedisEngineMetrics(options.metricsRegistry));
+      instrumentRedisConnection(this.commands as unknown as Pick<Redis, 'on' | 'sendCommand'>, 'commands', metrics);
     }
     const commands = this.commands;
     const subscriber = new RedisClusterSubscriber(commands, nodeOptions, name, this.logger);
@@ -101,6 +103,7 @@ export class RedisClusterEngine implements Engine {
       now,
       logger: this.logger,
       topology: 'cluster',
+      metrics,
       // SPUBLISH on the channel's shard: the subscriber connections there that received it
       broadcast: (channel, frame) => redisCall(`publish on ${channel}`, async () => Number(await commands.spublish(channel, frame))),
     });
@@ -127,6 +130,7 @@ export class RedisClusterEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     this.health.stop();
+    await this.roles.tasks.close();
     await this.subscriber.close();
     try {
       await this.commands.quit();

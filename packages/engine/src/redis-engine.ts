@@ -13,6 +13,7 @@ import { bindRoles } from './compose-engine';
 import { defaultEngineLogger, type EngineLogger } from './engine-logger';
 import { pollUntilReady, startPingHealthCheck, type PingHealthCheck } from './ping-health-check';
 import { redisEngineRoles } from './redis-roles';
+import type { RedisTaskStore } from './redis-task-store';
 import { redisCall } from './redis-call';
 import { createRedisEngineMetrics, instrumentRedisConnection } from './redis-metrics';
 import { RedisChannelLink } from './redis-channel-link';
@@ -59,7 +60,7 @@ export class RedisEngine implements Engine {
   readonly kind = 'redis';
   readonly prefix: string;
   /** The objects playing the four roles (each replaceable alone with composeEngine). */
-  readonly roles: EngineRoles;
+  readonly roles: EngineRoles & { tasks: RedisTaskStore };
   private readonly commands: Redis;
   private readonly subscriberConnection: Redis;
   private readonly subscriber: RedisChannelLink;
@@ -103,6 +104,7 @@ export class RedisEngine implements Engine {
       now,
       logger: this.logger,
       topology: 'single',
+      metrics,
       // the number of subscriber connections (processes) that received the frame
       broadcast: (channel, frame) => redisCall(`publish on ${channel}`, () => commands.publish(channel, frame)),
     });
@@ -124,6 +126,7 @@ export class RedisEngine implements Engine {
     if (this.closed) return;
     this.closed = true;
     this.health.stop();
+    await this.roles.tasks.close();
     await this.subscriber.close();
     await Promise.all([quit(this.commands, this.logger), quit(this.subscriberConnection, this.logger)]);
   }

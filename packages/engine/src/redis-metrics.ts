@@ -15,6 +15,10 @@ export interface RedisEngineMetrics {
   reconnects: Counter<'connection'>;
   connectionErrors: Counter<'connection'>;
   commandErrors: Counter<'connection' | 'command'>;
+  /** Stats index writes that failed (each is retried; redis-status-index.ts). */
+  statusIndexWriteFailures: Counter;
+  /** Stats index writes given up: the queue was full, or the engine closed while they still failed. */
+  statusIndexDropped: Counter;
 }
 
 /** Creates the engine's counters on `registry`, or returns the ones already there. */
@@ -28,6 +32,16 @@ export function createRedisEngineMetrics(registry: Registry): RedisEngineMetrics
       'taskpulse_engine_redis_command_errors_total',
       'Redis commands of the engine that failed (error reply, timeout, connection lost), by connection and command name.',
       ['connection', 'command'],
+    ),
+    statusIndexWriteFailures: counter(
+      'taskpulse_engine_redis_status_index_write_failures_total',
+      'Stats index writes (a task\'s status after a publish) that failed; each stays queued and is retried.',
+      [],
+    ),
+    statusIndexDropped: counter(
+      'taskpulse_engine_redis_status_index_dropped_total',
+      'Stats index writes given up (queue full, or the engine closed while they failed); the task is indexed again at its next event.',
+      [],
     ),
   };
   // Both connections show from the start (at 0), so rate() and alerts see the first event.

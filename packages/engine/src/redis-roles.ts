@@ -5,6 +5,7 @@
 import type { ChannelListener, EngineRoles, LinkEvent } from './engine';
 import type { EngineLogger } from './engine-logger';
 import type { RedisCommands } from './redis-call';
+import type { RedisEngineMetrics } from './redis-metrics';
 import { RedisNodeRegistry } from './redis-node-registry';
 import { RedisSessionStore } from './redis-session-store';
 import { RedisTaskStore, type RedisTopology } from './redis-task-store';
@@ -26,10 +27,12 @@ export function redisEngineRoles(options: {
   topology: RedisTopology;
   /** Publishes a broadcast; resolves to the subscriber connections that received it. */
   broadcast(channel: string, frame: string | Buffer): Promise<number>;
-}): EngineRoles {
-  const { commands, subscriber, prefix, now, logger, topology, broadcast } = options;
+  /** Where the stats index counts its failed and dropped writes; none without. */
+  metrics?: RedisEngineMetrics | undefined;
+}): EngineRoles & { tasks: RedisTaskStore } {
+  const { commands, subscriber, prefix, now, logger, topology, broadcast, metrics } = options;
   return {
-    tasks: new RedisTaskStore(commands, prefix, now, logger, topology),
+    tasks: new RedisTaskStore(commands, prefix, now, logger, topology, { metrics }),
     channels: {
       subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
       unsubscribe: (channel, listener) => subscriber.unsubscribe(channel, listener),

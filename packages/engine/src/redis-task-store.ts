@@ -1,6 +1,7 @@
 /**
  * The Redis task store: publish is one run of lua/publish-task-events-2.lua (a batch of one; one round trip,
- * atomic; then the stats index, redis-status-index.ts), publishBatch a pipeline of runs of up to 100 events;
+ * atomic), publishBatch a pipeline of runs of up to 100 events; the stats index (redis-status-index.ts) is
+ * queued after them and written in the background, never awaited;
  * history is one run of lua/read-history-2.lua (the frames come back as one flat array); the other reads
  * are one command or one MULTI each, so a page's offset and epoch always belong to its frames.
  */
@@ -23,6 +24,7 @@ import { EngineError } from './errors';
 import { historyPage } from './history-page';
 import { loadLuaScript, type ScriptCall } from './lua-scripts';
 import { asEngineError, execMulti, redisCall, type RedisCommands } from './redis-call';
+import type { RedisEngineMetrics } from './redis-metrics';
 import { META_FIELDS, taskKeys } from './redis-keys';
 import { RedisStatusIndex } from './redis-status-index';
 import { ScriptCode, scriptCodeError } from './script-codes';
@@ -74,6 +76,7 @@ export type RedisTopology = 'single' | 'cluster';
 /** TaskStore on the engine's command connection (one Redis, or a cluster: every call touches one task's slot). */
 export class RedisTaskStore implements TaskStore {
   private readonly index: RedisStatusIndex;
+  private readonly eventsPerRun: number;
 
   constructor(
     private readonly redis: RedisCommands,
@@ -81,10 +84,24 @@ export class RedisTaskStore implements TaskStore {
     private readonly now: () => number,
     logger: EngineLogger,
     private readonly topology: RedisTopology = 'single',
-    /** Events per script run in publishBatch; 1 is the pipeline of one run per event (what bench/src/micro/publish-batch-runs.ts compares). */
-    private readonly eventsPerRun = EVENTS_PER_RUN,
+    options: {
+      metrics?: RedisEngineMetrics;
+      /** Events per script run in publishBatch; 1 is the pipeline of one run per event (what bench/src/micro/publish-batch-runs.ts compares). */
+      eventsPerRun?: number;
+    } = {},
   ) {
-    this.index = new RedisStatusIndex(redis, prefix, now, logger);
+    this.index = new RedisStatusIndex(redis, prefix, now, logger, options.metrics);
+    this.eventsPerRun = options.eventsPerRun ?? EVENTS_PER_RUN;
+  }
+
+  /** Writes the queued stats index entries once more, then stops the index; call before closing the connection. */
+  async close(): Promise<void> {
+    await this.index.close();
+  }
+
+  /** How many tasks wait for their stats index write (0 once the index's shard answers). */
+  queuedIndexWrites(): number {
+    return this.index.queuedWrites();
   }
 
   /** A batch of one: the same script run as publishBatch's. */
@@ -94,7 +111,8 @@ export class RedisTaskStore implements TaskStore {
       publishTaskEventsScript.run(this.redis, keys, [...this.runHeader(), ...args]),
     );
     const result = publishOutcome((reply as unknown[])[0], event.taskId);
-    if (result.status === 'published') await this.index.record(event, result.epoch, result.offset);
+    // queued, not awaited: the index's `{idx}` slot may be on another shard, which must not hold up a publish
+    if (result.status === 'published') this.index.record(event, result.epoch, result.offset);
     return result;
   }
 
@@ -146,9 +164,10 @@ export class RedisTaskStore implements TaskStore {
         }
       });
     });
-    // the stats index after the batch, sent in event order on one connection, so Redis runs them in that
-    // order (record never throws: it logs and retries later)
-    await Promise.all(results.map((result, i) => (result?.status === 'published' ? this.index.record(events[i]!.event, result.epoch, result.offset) : undefined)));
+    // the stats index after the batch, queued in event order (record never throws nor waits)
+    results.forEach((result, i) => {
+      if (result?.status === 'published') this.index.record(events[i]!.event, result.epoch, result.offset);
+    });
     return results as BatchPublishResult[];
   }
 

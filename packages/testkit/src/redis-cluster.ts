@@ -24,7 +24,7 @@ export interface RedisCluster {
   servers: RedisServer[];
   /** The nodes that are masters now, with the slot ranges they serve. */
   masters(): Promise<Array<{ server: RedisServer; slots: string[] }>>;
-  /** Resolves once every live node reports cluster_state:ok and agrees on the masters. */
+  /** Resolves once every live node reports cluster_state:ok, agrees on the masters, and every live replica is in sync with its master. */
   waitHealthy(timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
@@ -49,8 +49,12 @@ export function ensureRedisCliBinary(): string {
   throw new Error('redis-cli is not installed. Install it (Debian/Ubuntu: `sudo apt-get install -y redis-tools`, macOS: `brew install redis`).');
 }
 
-/** Starts `masters` masters with one replica each and waits until the cluster serves every slot. */
-export async function startRedisCluster(options: { masters?: number } = {}): Promise<RedisCluster> {
+/**
+ * Starts `masters` masters with one replica each and waits until the cluster serves every slot.
+ * `requireFullCoverage: false` (cluster-require-full-coverage no) keeps the other masters serving while
+ * one master's slots have no owner (during its failover); by default, as in Redis, every node refuses.
+ */
+export async function startRedisCluster(options: { masters?: number; requireFullCoverage?: boolean } = {}): Promise<RedisCluster> {
   ensureRedisServerBinary();
   const cli = ensureRedisCliBinary();
   const count = (options.masters ?? 3) * 2;
@@ -65,6 +69,7 @@ export async function startRedisCluster(options: { masters?: number } = {}): Pro
           '--cluster-config-file', 'nodes.conf',
           '--cluster-port', String(busPort),
           '--cluster-node-timeout', String(TEST_CLUSTER_NODE_TIMEOUT_MS),
+          '--cluster-require-full-coverage', options.requireFullCoverage === false ? 'no' : 'yes',
         ]),
       );
     }
@@ -121,7 +126,11 @@ function makeCluster(cli: string, servers: RedisServer[], addresses: string[]): 
           const infos = await Promise.all(live.map((server) => ask(server, 'CLUSTER', 'INFO')));
           if (!infos.every((info) => info.includes('cluster_state:ok'))) return false;
           const masters = await cluster.masters();
-          return masters.length === servers.length / 2 && masters.every(({ slots }) => slots.length > 0);
+          if (masters.length !== servers.length / 2 || !masters.every(({ slots }) => slots.length > 0)) return false;
+          // a replica that has not finished its first sync (the master waits repl-diskless-sync-delay, 5 s,
+          // before sending it) refuses to take over: a test that kills its master then waits for nothing
+          const replication = await Promise.all(live.map((server) => ask(server, 'INFO', 'replication')));
+          return replication.every((info) => !info.includes('role:slave') || info.includes('master_link_status:up'));
         },
         timeoutMs,
         100,
