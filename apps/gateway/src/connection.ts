@@ -89,6 +89,7 @@ export class Connection implements TaskSocket, Peer {
   /** Liveness, in sweeps of dead-peers.ts: when the peer was last heard from, and an unanswered ping (-1: none). */
   heardTick = 0;
   pingTick = -1;
+  readonly sweepSlot: number;
   readonly userId: string | undefined;
   readonly projectId: string | undefined;
   /** Every project the connection belongs to (projectId included), each joined as a broadcast channel. */
@@ -129,6 +130,7 @@ export class Connection implements TaskSocket, Peer {
     this.subject = identity.subject;
     this.grantedTasks = identity.grantedTasks ?? NONE;
     this.expiresAt = identity.expiresAt;
+    this.sweepSlot = ctx.deadPeers.nextSlot();
   }
 
   /** What per-task authorization checks (task-subscriptions.ts): made per subscribe, in jwt mode only. */

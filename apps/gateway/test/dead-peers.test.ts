@@ -1,7 +1,8 @@
 /**
  * Dead peers (dead-peers.ts): a client that answers no ping, whether it ignores pings or its TCP reader
  * is paused, is closed with 4001 heartbeat_lost within two ping intervals and holds nothing afterwards;
- * a client that answers stays connected however quiet it is.
+ * a client that answers stays connected however quiet it is; the pings of many quiet clients are spread
+ * over the interval, not sent in one burst.
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor, connectClient, type TestClient } from '@taskpulse/testkit';
@@ -67,5 +68,21 @@ describe('dead peers', () => {
     expect(gateway.connectionCount()).toBe(1);
     client.send({ action: 'ping', request_id: 'still' });
     expect(await client.next((f) => f.request_id === 'still')).toMatchObject({ type: 'ack' });
+  });
+
+  it('spreads the pings of clients that went quiet together over the half interval instead of one burst', async () => {
+    const engine = instrument(await openEngine('memory'));
+    const intervalS = 2; // half interval 1 s: 10 slices, a tick every 100 ms
+    const { wsUrl } = await startGateway({ engine, limits: { pingIntervalSeconds: intervalS } });
+    const clients = await Promise.all(Array.from({ length: 40 }, (_, i) => connectClient(wsUrl(`user_id=quiet${i}`))));
+    const firstPing = new Map<number, number>();
+    clients.forEach((client, i) => client.ws.once('ping', () => firstPing.set(i, Date.now())));
+    await waitFor('every quiet client pinged', () => firstPing.size === clients.length, 4 * intervalS * 1000, 20);
+    const times = [...firstPing.values()].sort((a, b) => a - b);
+    const spreadMs = times.at(-1)! - times[0]!;
+    const largestBurst = Math.max(...times.map((t) => times.filter((u) => u >= t && u < t + 50).length));
+    // one sweep for all (the old way) pings all 40 within a few ms; ten slices put about 4 in each tick
+    expect(spreadMs).toBeGreaterThan(500);
+    expect(largestBurst).toBeLessThanOrEqual(12);
   });
 });
