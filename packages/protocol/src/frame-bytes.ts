@@ -28,12 +28,18 @@ const EPOCH_MARK = Buffer.from(',"epoch":"');
  * reason as readFrameOffset, and because an epoch is [a-z0-9] only, so it ends at the next quote.
  */
 export function readFrameEpoch(frame: Uint8Array): string | undefined {
+  const span = epochSpan(frame);
+  return span && span.bytes.toString('latin1', span.start, span.end);
+}
+
+/** Where the top-level epoch's characters lie in the frame (between its opening and closing quotes), or undefined. */
+function epochSpan(frame: Uint8Array): { bytes: Buffer; start: number; end: number } | undefined {
   const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
   const at = bytes.indexOf(EPOCH_MARK);
   if (at < 0) return undefined;
   const start = at + EPOCH_MARK.length;
   const end = bytes.indexOf(0x22, start);
-  return end < 0 ? undefined : bytes.toString('latin1', start, end);
+  return end < 0 ? undefined : { bytes, start, end };
 }
 
 /**
@@ -41,14 +47,10 @@ export function readFrameEpoch(frame: Uint8Array): string | undefined {
  * `readFrameEpoch(frame) === epoch` without making a string, for the gateway's per-frame position check.
  */
 export function frameEpochIs(frame: Uint8Array, epoch: string): boolean {
-  const bytes = Buffer.isBuffer(frame) ? frame : Buffer.from(frame.buffer, frame.byteOffset, frame.byteLength);
-  const at = bytes.indexOf(EPOCH_MARK);
-  if (at < 0) return false;
-  const start = at + EPOCH_MARK.length;
-  const end = bytes.indexOf(0x22, start);
-  if (end < 0 || end - start !== epoch.length) return false;
+  const span = epochSpan(frame);
+  if (!span || span.end - span.start !== epoch.length) return false;
   // an epoch read by readFrameEpoch is latin1, one byte per char: compare char codes with bytes
-  for (let i = 0; i < epoch.length; i++) if (bytes[start + i] !== epoch.charCodeAt(i)) return false;
+  for (let i = 0; i < epoch.length; i++) if (span.bytes[span.start + i] !== epoch.charCodeAt(i)) return false;
   return true;
 }
 

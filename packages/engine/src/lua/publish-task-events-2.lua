@@ -46,15 +46,22 @@
 local now, ttl, maxlen, cluster, epochCandidate = tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4] == 'cluster', ARGV[5]
 local masterReplid = false
 
--- One event whose arguments start at ARGV[at]; returns its reply.
-local function applyEvent(stream, meta, at)
-  local channel, isProgress, dedupeId = ARGV[at], ARGV[at + 1] == 'progress', ARGV[at + 2]
+-- Where the parts of the event whose arguments start at ARGV[at] lie: its slot and clear counts, the end of
+-- the fields it reads, where its sets, clears and frame template start, and where the next event starts.
+local function eventLayout(at)
   local slotCount, setCount, unsetCount = tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5])
   local readEnd = at + 5 + slotCount
-  if dedupeId ~= '' then readEnd = readEnd + 1 end
+  if ARGV[at + 2] ~= '' then readEnd = readEnd + 1 end
   local setAt = readEnd + 1
   local unsetAt = setAt + 2 * setCount
   local frameAt = unsetAt + unsetCount
+  return slotCount, unsetCount, readEnd, setAt, unsetAt, frameAt, frameAt + 3 + 2 * slotCount
+end
+
+-- One event whose arguments start at ARGV[at]; returns its reply.
+local function applyEvent(stream, meta, at)
+  local channel, isProgress, dedupeId = ARGV[at], ARGV[at + 1] == 'progress', ARGV[at + 2]
+  local slotCount, unsetCount, readEnd, setAt, unsetAt, frameAt = eventLayout(at)
 
   local current = redis.call('HMGET', meta, '_epoch', '_offset', '_ttl', 'status', unpack(ARGV, at + 6, readEnd))
   local epoch, oldStatus = current[1], current[4]
@@ -145,13 +152,6 @@ local function applyEvent(stream, meta, at)
   return {0, offset, epoch, frame}
 end
 
--- Where the event after the one at ARGV[at] starts.
-local function nextEventAt(at)
-  local slotCount, setCount, unsetCount = tonumber(ARGV[at + 3]), tonumber(ARGV[at + 4]), tonumber(ARGV[at + 5])
-  if ARGV[at + 2] ~= '' then slotCount = slotCount + 1 end
-  return at + 6 + slotCount + 2 * setCount + unsetCount + 3 + 2 * (tonumber(ARGV[at + 3]))
-end
-
 local replies = {}
 local at = 6
 for k = 1, #KEYS / 2 do
@@ -161,6 +161,6 @@ for k = 1, #KEYS / 2 do
   else
     replies[k] = {-2, type(reply) == 'table' and reply.err or tostring(reply)}
   end
-  at = nextEventAt(at)
+  at = select(7, eventLayout(at))
 end
 return replies
